@@ -1,0 +1,46 @@
+/*
+ * ACPI tables (ACPI 6.x): RSDP, XSDT, FADT, FACS, MADT, DSDT, built in C
+ * into a buffer that is then copied into guest RAM at cfg->base.
+ */
+#ifndef KEEL_VMM_ACPI_ACPI_H
+#define KEEL_VMM_ACPI_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the tables live in guest RAM: the BIOS area, reserved in e820. */
+#define ACPI_TABLES_BASE	0xE0000
+#define ACPI_TABLES_SIZE	0x20000
+
+struct acpi_config {
+	uint64_t base;			/* guest-physical address of the buffer */
+	unsigned int nr_cpus;		/* LAPIC IDs 0 .. nr_cpus-1, all enabled */
+	uint64_t lapic_addr;		/* 0xFEE00000 */
+	uint64_t ioapic_addr;		/* 0xFEC00000 */
+	uint8_t ioapic_id;
+	uint16_t sci_irq;		/* 9, level, active high */
+	uint16_t pm1a_evt_port;		/* 4 bytes: status + enable */
+	uint16_t pm1a_cnt_port;		/* 2 bytes */
+	uint16_t pm_tmr_port;		/* 4 bytes, 24-bit timer */
+	uint16_t gpe0_port;		/* gpe0_len bytes: status half, enable half */
+	uint8_t gpe0_len;
+	uint16_t reset_port;		/* FADT RESET_REG, I/O space */
+	uint8_t reset_value;
+	uint8_t s5_slp_typ;		/* SLP_TYP for \_S5 */
+	/* Legacy devices described in the DSDT (present on every PC machine). */
+	uint16_t com1_port;
+	uint8_t com1_irq;
+};
+
+struct acpi_tables {
+	uint8_t *buf;		/* cfg->base corresponds to buf[0] */
+	size_t len;		/* bytes used */
+	size_t cap;
+	uint64_t rsdp_addr;	/* guest-physical address of the RSDP */
+};
+
+/* Build all tables; returns 0 or negative errno. Free with acpi_tables_free(). */
+int acpi_build(const struct acpi_config *cfg, struct acpi_tables *out);
+void acpi_tables_free(struct acpi_tables *t);
+
+#endif
