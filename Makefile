@@ -88,15 +88,26 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/fake_machine.c $(SAN_LIBS)
 unit: $(UNIT_BINS)
 
 # ---- fuzz targets: tests/fuzz/fuzz_<name>.c, built with clang + libFuzzer
+# against a third object tree (clang, ASan + UBSan, fuzzer instrumentation).
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIBSRC = $(foreach l,$(LAYERS),$(call src_of,$(l)))
-FUZZFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-	    -fsanitize=fuzzer,address,undefined
+FUZZBASE  = -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -MMD -MP
+FUZZFLAGS = $(FUZZBASE) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJ  = $(patsubst %.c,$(BUILD)/obj-fuzz/%.o,$(foreach l,$(LAYERS),$($(l)_SRC)))
 
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+$(BUILD)/obj-fuzz/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(FUZZFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(FUZZFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/libkeel-fuzz.a: $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/lib/libkeel-fuzz.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) -Itests/unit $(FUZZBASE) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< tests/unit/fake_machine.c $(BUILD)/lib/libkeel-fuzz.a $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -114,9 +125,9 @@ bench: deps all
 	@tests/bench/run
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests
+	rm -rf $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/obj-fuzz $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests
 
 .PHONY: all unit fuzz deps test demo bench clean
 .SECONDARY:
 
--include $(shell find $(BUILD)/obj $(BUILD)/obj-san -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/obj-fuzz -name '*.d' 2>/dev/null)
