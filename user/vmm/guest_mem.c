@@ -1,0 +1,157 @@
+/*
+ * Guest RAM of the PC machine: one memfd split into a region below the 32-bit
+ * PCI hole and one above 4 GiB, the e820 map (ACPI 6.x ch. 15) that describes
+ * them, and the bounds-checked GPA -> HVA translation every device relies on.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "vmm/guest_mem.h"
+
+#define GUEST_MEM_EBDA_START	0x9FC00ULL	/* top 1 KiB of base memory: EBDA */
+#define GUEST_MEM_BASE_END	0xA0000ULL
+#define GUEST_MEM_BIOS_START	0xE0000ULL	/* ACPI tables, see acpi.h */
+#define GUEST_MEM_1M		0x100000ULL
+#define GUEST_MEM_MIN		(2 * GUEST_MEM_1M)
+
+static int guest_mem_e820_add(struct guest_mem *mem, uint64_t addr, uint64_t size,
+			      uint32_t type)
+{
+	struct e820_entry *e;
+
+	if (mem->nr_e820 >= E820_MAX_ENTRIES)
+		return -ENOSPC;
+	e = &mem->e820[mem->nr_e820++];
+	e->addr = addr;
+	e->size = size;
+	e->type = type;
+	return 0;
+}
+
+int guest_mem_layout(struct guest_mem *mem, uint64_t ram_size)
+{
+	uint64_t low, high;
+	int ret = 0;
+
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = -1;
+	if (ram_size < GUEST_MEM_MIN || (ram_size & 0xfff))
+		return -EINVAL;
+	/* Keep the high region's end inside 48 bits of guest-physical space. */
+	if (ram_size > (1ULL << 46))
+		return -E2BIG;
+
+	mem->ram_size = ram_size;
+	low = ram_size < GUEST_PCI_HOLE_START ? ram_size : GUEST_PCI_HOLE_START;
+	high = ram_size - low;
+
+	mem->regions[0] = (struct guest_region){ .gpa = 0, .size = low, .memfd = -1 };
+	mem->nr_regions = 1;
+	if (high) {
+		mem->regions[1] = (struct guest_region){
+			.gpa = GUEST_4G, .size = high, .memfd = -1, .fd_offset = low,
+		};
+		mem->nr_regions = 2;
+	}
+
+	ret |= guest_mem_e820_add(mem, 0, GUEST_MEM_EBDA_START, E820_RAM);
+	ret |= guest_mem_e820_add(mem, GUEST_MEM_EBDA_START,
+				  GUEST_MEM_BASE_END - GUEST_MEM_EBDA_START, E820_RESERVED);
+	ret |= guest_mem_e820_add(mem, GUEST_MEM_BIOS_START,
+				  GUEST_MEM_1M - GUEST_MEM_BIOS_START, E820_RESERVED);
+	ret |= guest_mem_e820_add(mem, GUEST_MEM_1M, low - GUEST_MEM_1M, E820_RAM);
+	if (high)
+		ret |= guest_mem_e820_add(mem, GUEST_4G, high, E820_RAM);
+	return ret ? -ENOSPC : 0;
+}
+
+int guest_mem_init(struct guest_mem *mem, uint64_t ram_size)
+{
+	unsigned int i;
+	int ret;
+
+	ret = guest_mem_layout(mem, ram_size);
+	if (ret)
+		return ret;
+
+	mem->memfd = memfd_create("keel-ram", MFD_CLOEXEC);
+	if (mem->memfd < 0)
+		return -errno;
+	if (ftruncate(mem->memfd, ram_size) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	for (i = 0; i < mem->nr_regions; i++) {
+		struct guest_region *r = &mem->regions[i];
+		void *p;
+
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, mem->memfd,
+			 r->fd_offset);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			goto fail;
+		}
+		r->hva = p;
+		r->memfd = mem->memfd;
+		/* THP is a wish, not a requirement: a host without it still runs. */
+		if (madvise(p, r->size, MADV_HUGEPAGE) < 0)
+			log_debug("guest RAM: no transparent huge pages (%s)", strerror(errno));
+	}
+	return 0;
+
+fail:
+	guest_mem_fini(mem);
+	return ret;
+}
+
+void guest_mem_fini(struct guest_mem *mem)
+{
+	unsigned int i;
+
+	for (i = 0; i < mem->nr_regions; i++) {
+		struct guest_region *r = &mem->regions[i];
+
+		if (r->hva)
+			munmap(r->hva, r->size);
+		r->hva = NULL;
+		r->memfd = -1;
+	}
+	if (mem->memfd >= 0)
+		close(mem->memfd);
+	mem->memfd = -1;
+}
+
+void *guest_mem_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		/* Written so that no sum can overflow with hostile gpa/len. */
+		if (!r->hva || gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		return (uint8_t *)r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = guest_mem_hva(mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *mem)
+{
+	return mem->nr_regions ? mem->regions[0].gpa + mem->regions[0].size : 0;
+}
