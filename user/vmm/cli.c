@@ -1,0 +1,297 @@
+/*
+ * keel's command line (Documentation/man/keel.1): `keel run` options from a
+ * table, so later options (--disk, --net, --qmp) are one more row each.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+struct cli_option {
+	const char *name;
+	const char *arg;	/* NULL: a flag without value */
+	int (*set)(struct cli_config *cfg, const char *val, char *err, size_t errlen);
+	const char *help;
+};
+
+static int cli_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cli_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int cli_parse_uint(const char *s, unsigned int *out)
+{
+	unsigned long long v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*s - '0');
+		if (v > UINT_MAX)
+			return -ERANGE;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		char c;
+		unsigned int shift;
+	} units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+	uint64_t v = 0;
+	unsigned int shift = 0, i;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		char c = *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (units[i].c == c)
+				shift = units[i].shift;
+		if (!shift)
+			return -EINVAL;
+		p++;
+		/* "M", "MB", "MiB" all mean 2^20: a VM's RAM is never decimal. */
+		if (!strcmp(p, "iB") || !strcmp(p, "B"))
+			p += strlen(p);
+		if (*p)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+static int cli_set_kernel(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (!*val)
+		return cli_err(err, errlen, "--kernel needs a file name");
+	cfg->kernel = val;
+	return 0;
+}
+
+static int cli_set_initrd(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (!*val)
+		return cli_err(err, errlen, "--initrd needs a file name");
+	cfg->initrd = val;
+	return 0;
+}
+
+static int cli_set_cmdline(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	cfg->cmdline = val;
+	return 0;
+}
+
+static int cli_set_cpus(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	unsigned int n;
+
+	if (cli_parse_uint(val, &n) == -EINVAL)
+		return cli_err(err, errlen, "--cpus '%s' is not a number", val);
+	if (cli_parse_uint(val, &n) || n == 0 || n > CLI_MAX_CPUS)
+		return cli_err(err, errlen, "--cpus %s is out of range (1..%d)", val,
+			       CLI_MAX_CPUS);
+	cfg->cpus = n;
+	return 0;
+}
+
+static int cli_set_memory(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	uint64_t size;
+	int ret = cli_parse_size(val, &size);
+
+	if (ret == -EINVAL)
+		return cli_err(err, errlen,
+			       "--memory '%s' is not a size (examples: 256M, 1G, 512MiB, 1048576)",
+			       val);
+	if (ret || size > (1ULL << 46))
+		return cli_err(err, errlen, "--memory %s is too large", val);
+	if (size < CLI_MIN_MEMORY)
+		return cli_err(err, errlen, "--memory %s is too small (at least 2M)", val);
+	/* Guest RAM is mapped in whole pages. */
+	cfg->memory = (size + 0xfff) & ~0xfffULL;
+	return 0;
+}
+
+static int cli_set_serial(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	static const char *const plain[] = { "stdio", "pty", "null" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (!strcmp(val, plain[i]))
+			goto ok;
+	if ((!strncmp(val, "file:", 5) || !strncmp(val, "unix:", 5)) && val[5])
+		goto ok;
+	return cli_err(err, errlen,
+		       "--serial '%s' is not one of stdio, file:PATH, unix:PATH, pty, null", val);
+ok:
+	cfg->serial = val;
+	return 0;
+}
+
+static int cli_set_no_reboot(struct cli_config *cfg, const char *val, char *err,
+			     size_t errlen)
+{
+	cfg->no_reboot = true;
+	return 0;
+}
+
+static const struct cli_option cli_run_options[] = {
+	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
+	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
+	{ "cmdline", "STR", cli_set_cmdline, "kernel command line" },
+	{ "cpus", "N", cli_set_cpus, "number of vCPUs (default 1)" },
+	{ "memory", "SIZE", cli_set_memory, "guest RAM, e.g. 256M, 1G (default 512M)" },
+	{ "serial", "BACKEND", cli_set_serial,
+	  "COM1 backend: stdio, file:PATH, unix:PATH, pty, null (default stdio)" },
+	{ "no-reboot", NULL, cli_set_no_reboot, "exit 0 when the guest resets" },
+};
+
+#define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))
+
+static const struct cli_option *cli_find(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < CLI_NR_RUN_OPTIONS; i++)
+		if (strlen(cli_run_options[i].name) == len &&
+		    !strncmp(cli_run_options[i].name, name, len))
+			return &cli_run_options[i];
+	return NULL;
+}
+
+static int cli_parse_run(int argc, char *const argv[], struct cli_config *cfg, char *err,
+			 size_t errlen)
+{
+	int i, ret;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *name, *eq, *val;
+		const struct cli_option *opt;
+		size_t len;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return CLI_RUN_HELP;
+		if (strncmp(a, "--", 2) || !a[2])
+			return cli_err(err, errlen, "unexpected argument '%s' (see keel run --help)",
+				       a);
+		name = a + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		opt = cli_find(name, len);
+		if (!opt)
+			return cli_err(err, errlen, "unknown option '--%.*s' (see keel run --help)",
+				       (int)len, name);
+		if (!opt->arg) {
+			if (eq)
+				return cli_err(err, errlen, "option '--%s' takes no value",
+					       opt->name);
+			val = NULL;
+		} else if (eq) {
+			val = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return cli_err(err, errlen, "option '--%s' needs a value (%s)",
+					       opt->name, opt->arg);
+			val = argv[++i];
+		}
+		ret = opt->set(cfg, val, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (!cfg->kernel)
+		return cli_err(err, errlen, "keel run needs --kernel PATH (see keel run --help)");
+	return CLI_RUN;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->memory = CLI_DEFAULT_MEMORY;
+	cfg->serial = "stdio";
+	if (errlen)
+		err[0] = '\0';
+
+	if (argc < 2 || !argv[1])
+		return cli_err(err, errlen, "no command given (try keel --help)");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return CLI_HELP;
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return CLI_VERSION;
+	if (!strcmp(argv[1], "run"))
+		return cli_parse_run(argc, argv, cfg, err, errlen);
+	if (argv[1][0] == '-')
+		return cli_err(err, errlen, "unknown option '%s' (try keel --help)", argv[1]);
+	return cli_err(err, errlen, "unknown command '%s' (try keel --help)", argv[1]);
+}
+
+int cli_check_limits(const struct cli_config *cfg, const struct cli_limits *lim, char *err,
+		     size_t errlen)
+{
+	if (lim->max_memory && cfg->memory > lim->max_memory)
+		return cli_err(err, errlen,
+			       "--memory %llu MiB is more than the host's %llu MiB of RAM",
+			       (unsigned long long)(cfg->memory >> 20),
+			       (unsigned long long)(lim->max_memory >> 20));
+	if (lim->max_cpus && cfg->cpus > lim->max_cpus)
+		return cli_err(err, errlen, "--cpus %u is more than KVM allows here (%u)",
+			       cfg->cpus, lim->max_cpus);
+	return 0;
+}
+
+void cli_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: keel run --kernel PATH [options]   boot a Linux kernel\n"
+		"       keel run --help                    options of keel run\n"
+		"       keel --help | --version\n"
+		"\n"
+		"keel is a KVM virtual machine monitor. See keel(1).\n");
+}
+
+void cli_run_usage(FILE *f)
+{
+	unsigned int i;
+	char left[40];
+
+	fprintf(f, "usage: keel run --kernel PATH [options]\n\noptions (--opt VALUE or --opt=VALUE):\n");
+	for (i = 0; i < CLI_NR_RUN_OPTIONS; i++) {
+		const struct cli_option *o = &cli_run_options[i];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-20s %s\n", left, o->help);
+	}
+	fprintf(f, "  %-20s %s\n", "--help", "this text");
+	fprintf(f, "\nexit status: 0 guest powered off (or reset with --no-reboot),\n"
+		   "             1 VMM or KVM failure, 2 bad command line\n");
+}

@@ -1,0 +1,59 @@
+/*
+ * keel's command line (Documentation/man/keel.1): a pure parser from argv to a
+ * run configuration, with no KVM or file access, so every bad input is unit-testable.
+ */
+#ifndef KEEL_VMM_CLI_H
+#define KEEL_VMM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_DEFAULT_MEMORY	(512ULL << 20)
+#define CLI_MIN_MEMORY		(2ULL << 20)
+#define CLI_MAX_CPUS		254	/* xAPIC IDs 0..253, the I/O APIC takes the next */
+#define CLI_ERR_MAX		256
+
+enum cli_action {
+	CLI_RUN,
+	CLI_HELP,		/* keel --help */
+	CLI_RUN_HELP,		/* keel run --help */
+	CLI_VERSION,
+};
+
+struct cli_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int cpus;
+	uint64_t memory;
+	const char *serial;
+	bool no_reboot;
+};
+
+/*
+ * Parse argv (argv[0] is the program). Returns an action >= 0, or -EINVAL
+ * with one human sentence in err (without the "keel: " prefix).
+ * Strings in cfg point into argv.
+ */
+int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, size_t errlen);
+
+/* Host limits a parsed configuration must respect (0 = unknown, no check). */
+struct cli_limits {
+	uint64_t max_memory;	/* the host's MemTotal */
+	unsigned int max_cpus;	/* KVM_CAP_MAX_VCPUS */
+};
+
+int cli_check_limits(const struct cli_config *cfg, const struct cli_limits *lim,
+		     char *err, size_t errlen);
+
+/* "256M", "1G", "512MiB", "4096": bytes, or -EINVAL / -ERANGE. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* A plain decimal count without sign, spaces or junk. */
+int cli_parse_uint(const char *s, unsigned int *out);
+
+void cli_usage(FILE *f);
+void cli_run_usage(FILE *f);
+
+#endif
