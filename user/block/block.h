@@ -271,7 +271,7 @@ struct block_dev {
 	int max_backing_depth;
 	struct aio_ctx *aio;		/* completions arrive here */
 	bool own_aio;
-	unsigned int inflight;		/* requests submitted and not done */
+	bool no_backing;		/* opened with opts->no_backing */
 };
 
 /* ---- the image file and its I/O engine ---- */
