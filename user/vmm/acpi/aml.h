@@ -1,0 +1,156 @@
+/*
+ * A small AML writer (ACPI 6.x ch. 20, AML grammar; ch. 6.4, resource
+ * descriptors): append-only byte stream with nested elements whose
+ * PkgLength is computed when they are closed.
+ */
+#ifndef KEEL_VMM_ACPI_AML_H
+#define KEEL_VMM_ACPI_AML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AML_MAX_DEPTH		32
+#define AML_PKGLEN_MAX		0x0FFFFFFF	/* 28 bits, ch. 20.2.4 */
+
+/* Opcodes (ch. 20.2) the writer and its users need. */
+#define AML_ZERO_OP		0x00
+#define AML_ONE_OP		0x01
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0A
+#define AML_WORD_PREFIX		0x0B
+#define AML_DWORD_PREFIX	0x0C
+#define AML_STRING_PREFIX	0x0D
+#define AML_QWORD_PREFIX	0x0E
+#define AML_SCOPE_OP		0x10
+#define AML_BUFFER_OP		0x11
+#define AML_PACKAGE_OP		0x12
+#define AML_METHOD_OP		0x14
+#define AML_DUAL_NAME_PREFIX	0x2E
+#define AML_MULTI_NAME_PREFIX	0x2F
+#define AML_EXT_OP_PREFIX	0x5B
+#define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR		'\\'
+#define AML_PARENT_PREFIX	'^'
+#define AML_LOCAL0_OP		0x60
+#define AML_ARG0_OP		0x68
+#define AML_STORE_OP		0x70
+#define AML_AND_OP		0x7B
+#define AML_OR_OP		0x7D
+#define AML_NOTIFY_OP		0x86
+#define AML_LEQUAL_OP		0x93
+#define AML_IF_OP		0xA0
+#define AML_ELSE_OP		0xA1
+#define AML_RETURN_OP		0xA4
+#define AML_ONES_OP		0xFF
+
+/* Extended Interrupt descriptor flags (ch. 6.4.3.6). */
+#define AML_IRQ_CONSUMER	(1u << 0)
+#define AML_IRQ_EDGE		(1u << 1)	/* clear: level */
+#define AML_IRQ_ACTIVE_LOW	(1u << 2)	/* clear: active high */
+#define AML_IRQ_SHARED		(1u << 3)
+#define AML_IRQ_WAKE		(1u << 4)
+
+/* Address space descriptors (ch. 6.4.3.5): resource type. */
+#define AML_RES_MEMORY		0
+#define AML_RES_IO		1
+#define AML_RES_BUS		2
+/* General flags. */
+#define AML_ADDR_CONSUMER	(1u << 0)	/* clear: producer (bridges) */
+#define AML_ADDR_SUB_DECODE	(1u << 1)
+#define AML_ADDR_MIN_FIXED	(1u << 2)
+#define AML_ADDR_MAX_FIXED	(1u << 3)
+/* Type-specific flags, memory. */
+#define AML_MEM_RW		(1u << 0)
+#define AML_MEM_CACHEABLE	(1u << 1)
+#define AML_MEM_WC		(2u << 1)
+#define AML_MEM_PREFETCHABLE	(3u << 1)
+/* Type-specific flags, I/O. */
+#define AML_IO_RANGE_ENTIRE	3u
+
+struct aml_frame {
+	size_t start;		/* where the PkgLength goes */
+	uint8_t kind;
+};
+
+struct aml {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	int err;		/* first error, sticky; 0 when fine */
+	unsigned int depth;
+	struct aml_frame stack[AML_MAX_DEPTH];
+};
+
+void aml_init(struct aml *a);
+/* 0 when every element is closed and nothing failed, else negative errno. */
+int aml_finish(struct aml *a);
+void aml_free(struct aml *a);
+
+/* Raw bytes. */
+void aml_byte(struct aml *a, uint8_t b);
+void aml_bytes(struct aml *a, const void *data, size_t n);
+
+/*
+ * PkgLength for a body of body_len bytes following it: writes 1-4 bytes to
+ * out and returns how many, or -ERANGE when it does not fit in 28 bits.
+ */
+int aml_pkglen_encode(uint8_t out[4], size_t body_len);
+
+/* NameString: "\\_SB.PCI0", "^^FOO", "_S5"; segments padded with '_'. */
+void aml_name(struct aml *a, const char *path);
+void aml_null_name(struct aml *a);
+
+/* Data objects. */
+void aml_int(struct aml *a, uint64_t v);	/* Zero, One, or smallest prefix */
+void aml_ones(struct aml *a);
+void aml_string(struct aml *a, const char *s);
+void aml_eisaid(struct aml *a, const char *id);	/* "PNP0501" */
+void aml_buffer(struct aml *a, const void *data, size_t n);
+void aml_arg(struct aml *a, unsigned int n);	/* Arg0 .. Arg6 */
+void aml_local(struct aml *a, unsigned int n);	/* Local0 .. Local7 */
+
+/* Name (path, <next object>). */
+void aml_name_decl(struct aml *a, const char *path);
+
+/*
+ * Nested elements: each *_begin is closed by aml_end(), which patches in
+ * the PkgLength (and, for buffers, the buffer size).
+ */
+void aml_scope_begin(struct aml *a, const char *path);
+void aml_device_begin(struct aml *a, const char *path);
+void aml_method_begin(struct aml *a, const char *path, unsigned int nargs,
+		      int serialized);
+void aml_package_begin(struct aml *a, unsigned int nr_elements);
+void aml_if_begin(struct aml *a);	/* then: predicate, then body */
+void aml_else_begin(struct aml *a);	/* right after the If's aml_end() */
+void aml_buffer_begin(struct aml *a);	/* then: byte list */
+void aml_end(struct aml *a);
+
+/*
+ * Operators in prefix form: emit the opcode, then the caller emits the
+ * operands in the order of the grammar (targets last; aml_null_name()
+ * for "no target").
+ */
+void aml_return(struct aml *a);		/* ArgObject */
+void aml_store(struct aml *a);		/* TermArg SuperName */
+void aml_lequal(struct aml *a);		/* Operand Operand */
+void aml_and(struct aml *a);		/* Operand Operand Target */
+void aml_or(struct aml *a);		/* Operand Operand Target */
+void aml_notify(struct aml *a);		/* SuperName TermArg */
+
+/* Resource templates: a Buffer of descriptors ended by an End Tag. */
+void aml_res_begin(struct aml *a);
+void aml_res_end(struct aml *a);	/* End Tag with checksum, closes the Buffer */
+void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align,
+		uint8_t len);
+void aml_res_irq(struct aml *a, unsigned int irq);	/* ISA: edge, high */
+void aml_res_ext_irq(struct aml *a, uint32_t gsi, unsigned int flags);
+void aml_res_mem32_fixed(struct aml *a, uint32_t base, uint32_t len, int rw);
+void aml_res_word(struct aml *a, uint8_t type, uint8_t gflags, uint8_t tflags,
+		  uint16_t min, uint16_t max, uint16_t tra, uint16_t len);
+void aml_res_dword(struct aml *a, uint8_t type, uint8_t gflags, uint8_t tflags,
+		   uint32_t min, uint32_t max, uint32_t tra, uint32_t len);
+void aml_res_qword(struct aml *a, uint8_t type, uint8_t gflags, uint8_t tflags,
+		   uint64_t min, uint64_t max, uint64_t tra, uint64_t len);
+
+#endif

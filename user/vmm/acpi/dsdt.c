@@ -1,0 +1,117 @@
+/*
+ * DSDT (ACPI 6.x ch. 5.2.11.1): COM1 (PNP0501), CMOS RTC (PNP0B00), i8042
+ * keyboard (PNP0303) and PS/2 mouse (PNP0F13) under \_SB with their _CRS
+ * (ch. 6.4), \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
+ * button is the FADT fixed-feature button, so it has no device here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "vmm/acpi/dsdt.h"
+
+#define DSDT_RTC_PORT		0x70
+#define DSDT_RTC_IRQ		8
+#define DSDT_I8042_DATA		0x60
+#define DSDT_I8042_CMD		0x64
+#define DSDT_KBD_IRQ		1
+#define DSDT_AUX_IRQ		12
+
+static void acpi_dsdt_hid(struct aml *a, const char *eisaid)
+{
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, eisaid);
+}
+
+static void acpi_dsdt_com1(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_device_begin(a, "COM1");
+	acpi_dsdt_hid(a, "PNP0501");
+	aml_name_decl(a, "_UID");
+	aml_int(a, 1);
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_io(a, cfg->com1_port, cfg->com1_port, 1, 8);
+	aml_res_irq(a, cfg->com1_irq);
+	aml_res_end(a);
+	aml_end(a);
+}
+
+static void acpi_dsdt_rtc(struct aml *a)
+{
+	aml_device_begin(a, "RTC");
+	acpi_dsdt_hid(a, "PNP0B00");
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_io(a, DSDT_RTC_PORT, DSDT_RTC_PORT, 1, 2);
+	aml_res_irq(a, DSDT_RTC_IRQ);
+	aml_res_end(a);
+	aml_end(a);
+}
+
+static void acpi_dsdt_i8042(struct aml *a)
+{
+	aml_device_begin(a, "KBD");
+	acpi_dsdt_hid(a, "PNP0303");
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_io(a, DSDT_I8042_DATA, DSDT_I8042_DATA, 1, 1);
+	aml_res_io(a, DSDT_I8042_CMD, DSDT_I8042_CMD, 1, 1);
+	aml_res_irq(a, DSDT_KBD_IRQ);
+	aml_res_end(a);
+	aml_end(a);
+
+	aml_device_begin(a, "MOU");
+	acpi_dsdt_hid(a, "PNP0F13");
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_irq(a, DSDT_AUX_IRQ);
+	aml_res_end(a);
+	aml_end(a);
+}
+
+/* \_S5: SLP_TYPa, SLP_TYPb, two reserved elements. */
+static void acpi_dsdt_s5(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_name_decl(a, "\\_S5");
+	aml_package_begin(a, 4);
+	aml_int(a, cfg->s5_slp_typ);
+	aml_int(a, cfg->s5_slp_typ);
+	aml_int(a, 0);
+	aml_int(a, 0);
+	aml_end(a);
+}
+
+int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_scope_begin(a, "\\_SB");
+	acpi_dsdt_com1(a, cfg);
+	acpi_dsdt_rtc(a);
+	acpi_dsdt_i8042(a);
+	aml_end(a);
+	acpi_dsdt_s5(a, cfg);
+	/* The interrupt model (PIC/APIC) changes nothing in our tables. */
+	aml_method_begin(a, "\\_PIC", 1, 0);
+	aml_end(a);
+	return aml_finish(a);
+}
+
+size_t acpi_dsdt_build(struct acpi_blob *b, const struct acpi_config *cfg)
+{
+	size_t t = acpi_table_begin(b, "DSDT", DSDT_REVISION);
+	struct aml a;
+	int err;
+
+	aml_init(&a);
+	err = acpi_dsdt_aml(&a, cfg);
+	if (err) {
+		log_err("acpi: DSDT AML could not be built: %s", strerror(-err));
+		if (!b->err)
+			b->err = err;
+	} else {
+		acpi_blob_append(b, a.buf, a.len);
+	}
+	aml_free(&a);
+	acpi_table_end(b, t);
+	return t;
+}
