@@ -1,0 +1,217 @@
+# Host side of the nested harness (TESTING.md "The nested harness"): fetch Debian's
+# kernel and build the cached L3 and L2 initramfs images under build/harness/.
+# Sourced by tests/system/run, tests/system/demo and tests/bench/boot (bash).
+
+HARNESS=${HARNESS:-build/harness}
+SYSDIR=tests/system
+
+img_log() { echo "harness: $*" >&2; }
+
+# img_newer OUT IN...: true when OUT is missing or any IN (file or dir tree) is newer.
+img_newer()
+{
+	local out=$1 f
+	shift
+	[ -e "$out" ] || return 0
+	for f in "$@"; do
+		[ -n "$(find -L "$f" -newer "$out" -print -quit 2>/dev/null)" ] && return 0
+	done
+	return 1
+}
+
+# What the harness needs on the host; prints the missing commands.
+img_missing_tools()
+{
+	local t
+	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc; do
+		command -v "$t" >/dev/null 2>&1 || echo "$t"
+	done
+	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q dynamically &&
+		echo busybox-static
+	return 0
+}
+
+# Resolve, download and unpack linux-image-<ver>; sets KVER, KROOT, VMLINUZ, VMLINUX.
+img_kernel()
+{
+	local deb off
+	KVER=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	       sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
+	if [ -z "$KVER" ]; then
+		# apt lists may be missing on a fresh machine
+		apt-get update -q >/dev/null 2>&1
+		KVER=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		       sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
+	fi
+	[ -n "$KVER" ] || { img_log "cannot resolve linux-image-amd64"; return 1; }
+	KROOT=$HARNESS/kernel-$KVER
+	VMLINUZ=$KROOT/boot/vmlinuz-$KVER
+	VMLINUX=$KROOT/vmlinux
+	if [ ! -f "$KROOT/.extracted" ]; then
+		mkdir -p "$HARNESS/debs"
+		deb=$(ls "$HARNESS"/debs/linux-image-"$KVER"_*.deb 2>/dev/null | head -n1)
+		if [ -z "$deb" ]; then
+			img_log "downloading linux-image-$KVER"
+			(cd "$HARNESS/debs" && apt-get download -q "linux-image-$KVER" \
+				>/dev/null 2>&1) || { img_log "apt-get download failed"; return 1; }
+			deb=$(ls "$HARNESS"/debs/linux-image-"$KVER"_*.deb | head -n1)
+		fi
+		rm -rf "$KROOT"
+		dpkg-deb -x "$deb" "$KROOT" || return 1
+		touch "$KROOT/.extracted"
+	fi
+	if [ ! -s "$VMLINUX" ]; then
+		# bzImage payload is xz: find the stream magic FD 37 7A 58 5A 00
+		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$VMLINUZ" | head -n1 | cut -d: -f1)
+		[ -n "$off" ] || { img_log "no xz payload in $VMLINUZ"; return 1; }
+		tail -c +$((off + 1)) "$VMLINUZ" | xz -dc --single-stream >"$VMLINUX.tmp" \
+			2>/dev/null
+		if [ "$(head -c 4 "$VMLINUX.tmp" | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
+			img_log "extracted vmlinux is not ELF"
+			rm -f "$VMLINUX.tmp"
+			return 1
+		fi
+		mv "$VMLINUX.tmp" "$VMLINUX"
+	fi
+	return 0
+}
+
+# img_copy_bin ROOT BIN [DEST]: copy a binary and every library ldd lists.
+img_copy_bin()
+{
+	local root=$1 bin=$2 dest=${3:-$2} lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$bin" "$root$dest"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+# img_cpio DIR OUT: pack DIR as an uncompressed newc archive (concatenable).
+img_cpio()
+{
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+	 cpio -o -H newc --quiet -R 0:0) >"$2.tmp" && mv "$2.tmp" "$2"
+}
+
+# img_busybox_root DIR: a root with busybox-static, /dev/console and mount points.
+img_busybox_root()
+{
+	local root=$1
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root}
+	cp -L /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	mknod "$root/dev/console" c 5 1
+	mknod "$root/dev/null" c 1 3
+}
+
+# L3 initramfs: busybox + tests/system/l3/init. Sets L3_INITRD.
+img_l3()
+{
+	local root=$HARNESS/l3-root
+	L3_INITRD=$HARNESS/l3-initramfs.cpio
+	img_newer "$L3_INITRD" $SYSDIR/l3 /bin/busybox $SYSDIR/lib/images.sh || return 0
+	img_log "building L3 initramfs"
+	img_busybox_root "$root"
+	cp $SYSDIR/l3/init "$root/init"
+	chmod 755 "$root/init"
+	img_cpio "$root" "$L3_INITRD"
+}
+
+# img_mod_deps MODDIR NAME: print NAME's dependencies first, then NAME (one per line).
+img_mod_deps()
+{
+	local dir=$1 name=$2 f d
+	f=$(find "$dir" -name "$name.ko" -o -name "$name.ko.xz" | head -n1)
+	[ -n "$f" ] || { img_log "module $name not found"; return 1; }
+	case $f in
+	*.xz) d=$(xz -dc "$f" | strings | sed -n 's/^depends=//p') ;;
+	*) d=$(strings "$f" | sed -n 's/^depends=//p') ;;
+	esac
+	for m in ${d//,/ }; do
+		img_mod_deps "$dir" "$m" || return 1
+	done
+	echo "$name"
+}
+
+# The big, rarely changing part of L2: busybox, kvm modules, L3 kernels, QEMU
+# (the peer VMM) with its libraries and firmware. Sets L2_BASE.
+img_l2_base()
+{
+	local root=$HARNESS/l2-base-root mods=$KROOT/lib/modules/$KVER m f q
+	L2_BASE=$HARNESS/l2-base.cpio
+	q=$(command -v qemu-system-x86_64)
+	img_newer "$L2_BASE" "$KROOT/.extracted" "$VMLINUX" /bin/busybox "$q" \
+		$SYSDIR/lib/images.sh || return 0
+	img_log "building L2 base initramfs (kernel $KVER)"
+	img_busybox_root "$root"
+	mkdir -p "$root/keel/modules" "$root/keel/l3" "$root/lib64"
+	: >"$root/keel/modules/order"
+	for m in $( (img_mod_deps "$mods" irqbypass && img_mod_deps "$mods" kvm &&
+		     img_mod_deps "$mods" ccp && img_mod_deps "$mods" kvm-amd) |
+		   awk '!seen[$0]++'); do
+		f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
+		case $f in
+		*.xz) xz -dc "$f" >"$root/keel/modules/$m.ko" ;;
+		*) cp "$f" "$root/keel/modules/$m.ko" ;;
+		esac
+		echo "$m" >>"$root/keel/modules/order"
+	done
+	cp "$VMLINUZ" "$root/keel/l3/bzImage"
+	cp "$VMLINUX" "$root/keel/l3/vmlinux"
+	echo "$KVER" >"$root/keel/l3/version"
+	# QEMU 7.2 as the peer VMM; firmware it loads for -M pc and -M microvm
+	img_copy_bin "$root" "$q" /usr/bin/qemu-system-x86_64
+	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
+	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/qboot.rom \
+		 /usr/share/qemu/bios-microvm.bin /usr/share/qemu/linuxboot_dma.bin \
+		 /usr/share/qemu/kvmvapic.bin /usr/share/qemu/pvh.bin \
+		 /usr/share/qemu/bios-256k.bin; do
+		[ -e "$f" ] && cp -L "$f" "$root$f"
+	done
+	img_cpio "$root" "$L2_BASE"
+}
+
+# The small part of L2 rebuilt on every run: keel, its libraries, the L3
+# initramfs and the scripts. $1 = extra directory to copy into /keel (optional).
+# Sets L2_INITRD (base + top concatenated).
+img_l2()
+{
+	local root=$HARNESS/l2-top-root top=$HARNESS/l2-top.cpio
+	img_kernel && img_l3 && img_l2_base || return 1
+	rm -rf "$root"
+	mkdir -p "$root/keel/bin" "$root/keel/l3"
+	cp $SYSDIR/l2/init "$root/init"
+	chmod 755 "$root/init"
+	cp -r $SYSDIR/l2 "$root/keel/l2"
+	cp -r $SYSDIR/scenarios "$root/keel/scenarios"
+	[ -d tests/bench ] && cp -r tests/bench "$root/keel/bench"
+	cp "$L3_INITRD" "$root/keel/l3/initramfs.cpio"
+	if [ -x build/bin/keel ]; then
+		img_copy_bin "$root" build/bin/keel /keel/bin/keel
+	fi
+	if [ -x "$HARNESS/vmm-watch" ]; then
+		cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
+	fi
+	img_cpio "$root" "$top"
+	L2_INITRD=$HARNESS/l2-initramfs.cpio
+	cat "$L2_BASE" "$top" >"$L2_INITRD.tmp" && mv "$L2_INITRD.tmp" "$L2_INITRD"
+}
+
+# vmm-watch: static helper that runs a VMM, logs its console and times markers.
+img_vmm_watch()
+{
+	local out=$HARNESS/vmm-watch src=$SYSDIR/l2/vmm_watch.c
+	img_newer "$out" "$src" || return 0
+	mkdir -p "$HARNESS"
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out" "$src"
+}
+
+# img_all: everything L2 needs. Returns non-zero with a message on failure.
+img_all()
+{
+	img_vmm_watch && img_l2
+}

@@ -1,0 +1,52 @@
+# Host side of the nested harness: start L2 (QEMU-TCG with nested SVM, TESTING.md),
+# read its console line by line with a silence watchdog, stop it. Sourced by bash.
+# Needs img_all (images.sh) to have set VMLINUZ and L2_INITRD.
+
+L2_WATCHDOG=${KEEL_SYSTEM_WATCHDOG:-120}
+L2_ECHO=${L2_ECHO:-0}
+
+# l2_start "KERNEL ARGS": boot L2 as a coprocess; its console is read by l2_readline.
+l2_start()
+{
+	local append="console=ttyS0 quiet panic=-1 $1"
+	echo "# qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 3072 -smp 2" \
+	     "-nographic -no-reboot -kernel $VMLINUZ -initrd $L2_INITRD -append \"$append\""
+	coproc L2 { exec qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 3072 -smp 2 \
+		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$L2_INITRD" \
+		-append "$append" </dev/null 2>&1; }
+	L2_QEMU_PID=$L2_PID
+	exec {L2_FD}<&"${L2[0]}"
+}
+
+# l2_readline VAR: 0 = a line (also appended to $console, and shown when L2_ECHO=1),
+# 1 = L2 ended, 2 = nothing for $L2_WATCHDOG seconds.
+l2_readline()
+{
+	local -n out=$1
+	local l st
+	IFS= read -r -t "$L2_WATCHDOG" -u "$L2_FD" l
+	st=$?
+	if [ $st -gt 128 ]; then
+		return 2
+	fi
+	if [ $st -ne 0 ] && [ -z "$l" ]; then
+		return 1
+	fi
+	l=${l//$'\r'/}
+	printf '%s\n' "$l" >>"${console:-/dev/null}"
+	[ "$L2_ECHO" = 1 ] && printf '%s\n' "$l"
+	out=$l
+	return 0
+}
+
+l2_kill()
+{
+	[ -n "${L2_QEMU_PID:-}" ] && kill -9 "$L2_QEMU_PID" 2>/dev/null
+}
+
+l2_wait()
+{
+	[ -n "${L2_QEMU_PID:-}" ] && wait "$L2_QEMU_PID" 2>/dev/null
+	[ -n "${L2_FD:-}" ] && exec {L2_FD}<&-
+	L2_QEMU_PID= L2_FD=
+}
