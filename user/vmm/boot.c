@@ -95,64 +95,81 @@ int boot_write_cmdline(struct guest_mem *mem, const char *cmdline, size_t max_le
 	return 0;
 }
 
-bool boot_range_is_ram(const struct guest_mem *mem, uint64_t addr, uint64_t size)
+/* The e820 RAM entry holding all of [addr, addr + size), or NULL. */
+static const struct e820_entry *boot_e820_ram(const struct guest_mem *mem, uint64_t addr,
+					      uint64_t size)
 {
 	unsigned int i;
 
+	for (i = 0; i < mem->nr_e820 && i < E820_MAX_ENTRIES; i++) {
+		const struct e820_entry *e = &mem->e820[i];
+
+		if (e->type == E820_RAM && addr >= e->addr && addr - e->addr <= e->size &&
+		    size <= e->size - (addr - e->addr))
+			return e;
+	}
+	return NULL;
+}
+
+bool boot_range_is_ram(const struct guest_mem *mem, uint64_t addr, uint64_t size)
+{
 	if (size == 0 || addr + size < addr)
 		return false;
 	if (!guest_mem_hva(mem, addr, size))
 		return false;
-	for (i = 0; i < mem->nr_e820 && i < E820_MAX_ENTRIES; i++) {
-		const struct e820_entry *e = &mem->e820[i];
+	/* Without an e820 map (bare test memory) every region byte is RAM. */
+	return mem->nr_e820 == 0 || boot_e820_ram(mem, addr, size) != NULL;
+}
 
-		if (e->type == E820_RAM)
-			continue;
-		if (addr < e->addr + e->size && e->addr < addr + size)
-			return false;
-	}
-	return true;
+/* Highest page-aligned start of size bytes inside [lo, hi), or 0 if none. */
+static uint64_t boot_fit_top(uint64_t lo, uint64_t hi, uint64_t size)
+{
+	uint64_t a;
+
+	if (hi <= lo || hi - lo < size)
+		return 0;
+	a = (hi - size) & ~(BOOT_PAGE_SIZE - 1);
+	return a >= lo ? a : 0;
 }
 
 int boot_place_initrd(const struct guest_mem *mem, uint64_t size, uint64_t limit,
 		      uint64_t kernel_start, uint64_t kernel_end, uint64_t *addr)
 {
-	uint64_t top = guest_mem_low_end(mem);
-	unsigned int tries, i;
+	uint64_t top = guest_mem_low_end(mem), best = 0;
+	unsigned int i, n = mem->nr_e820 < E820_MAX_ENTRIES ? mem->nr_e820 : E820_MAX_ENTRIES;
 
 	if (limit < top)
 		top = limit;
 	if (top > GUEST_4G)
 		top = GUEST_4G;
-	/* Every retry moves top strictly down past one obstacle. */
-	for (tries = 0; tries < 2 * E820_MAX_ENTRIES + 4; tries++) {
-		uint64_t a;
+	if (size == 0 || size > top)
+		return -ENOMEM;
+	/* Each RAM window, cut by the kernel into a part below and one above it. */
+	for (i = 0; i < (n ? n : 1); i++) {
+		uint64_t lo = 0, hi = top, a;
 
-		if (size == 0 || size > top)
-			return -ENOMEM;
-		a = (top - size) & ~(BOOT_PAGE_SIZE - 1);
-		if (a < BOOT_LOW_END)
-			return -ENOMEM;
-		if (a < kernel_end && kernel_start < a + size) {
-			top = kernel_start;
-			continue;
-		}
-		for (i = 0; i < mem->nr_e820 && i < E820_MAX_ENTRIES; i++) {
+		if (n) {
 			const struct e820_entry *e = &mem->e820[i];
 
-			if (e->type != E820_RAM && a < e->addr + e->size && e->addr < a + size)
-				break;
+			if (e->type != E820_RAM || e->addr >= top)
+				continue;
+			lo = e->addr;
+			if (e->size < top - e->addr)
+				hi = e->addr + e->size;
 		}
-		if (i < mem->nr_e820 && i < E820_MAX_ENTRIES) {
-			top = mem->e820[i].addr;
-			continue;
-		}
-		if (!guest_mem_hva(mem, a, size))
-			return -ENOMEM;
-		*addr = a;
-		return 0;
+		if (lo < BOOT_LOW_END)
+			lo = BOOT_LOW_END;
+		a = boot_fit_top(lo, hi < kernel_start ? hi : kernel_start, size);
+		if (a > best)
+			best = a;
+		a = boot_fit_top(lo > kernel_end ? lo : kernel_end, hi, size);
+		if (a > best)
+			best = a;
 	}
-	return -ENOMEM;
+	if (!best || !guest_mem_hva(mem, best, size))
+		return -ENOMEM;
+	*addr = best;
+	return 0;
 }
 
 /* Read a whole regular file; what names it in messages ("kernel", "initrd"). */

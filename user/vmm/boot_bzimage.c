@@ -264,7 +264,7 @@ int boot_bzimage_load(struct guest_mem *mem, const void *image, size_t len,
 
 	ret = bz_parse(p, len, &h, &why);
 	if (ret < 0) {
-		log_err("bzImage: %s", why);
+		log_err("kernel: %s", why);
 		return ret;
 	}
 	run_start = bz_runtime_start(&h, BOOT_KERNEL_ADDR);

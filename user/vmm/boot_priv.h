@@ -82,13 +82,13 @@ int boot_write_cmdline(struct guest_mem *mem, const char *cmdline, size_t max_le
 
 /*
  * Pick the highest page-aligned address for an initrd of size bytes that
- * ends at or below limit, lies in RAM (and in e820 RAM), stays above the
- * loaders' low area and does not overlap [kernel_start, kernel_end).
+ * ends at or below limit (and 4 GiB), lies inside one e820 RAM entry, stays
+ * above the loaders' low area and does not overlap [kernel_start, kernel_end).
  */
 int boot_place_initrd(const struct guest_mem *mem, uint64_t size, uint64_t limit,
 		      uint64_t kernel_start, uint64_t kernel_end, uint64_t *addr);
 
-/* [addr, addr + size) is guest RAM and touches no e820 entry that is not RAM. */
+/* [addr, addr + size) is guest RAM, inside one e820 RAM entry if there is a map. */
 bool boot_range_is_ram(const struct guest_mem *mem, uint64_t addr, uint64_t size);
 
 #endif

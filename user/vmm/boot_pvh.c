@@ -298,7 +298,7 @@ int boot_pvh_load(struct guest_mem *mem, const void *image, size_t len,
 		return -ENOMEM;
 	ret = pvh_parse(image, len, img, &why);
 	if (ret < 0) {
-		log_err("PVH: %s", why);
+		log_err("kernel: %s", why);
 		goto out;
 	}
 	ret = pvh_load_segments(mem, image, img);
