@@ -4,10 +4,6 @@
  * (ch. 6.4), \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
-#include <errno.h>
-#include <string.h>
-
-#include "lib/log.h"
 #include "vmm/acpi/dsdt.h"
 
 #define DSDT_RTC_PORT		0x70
@@ -104,13 +100,11 @@ size_t acpi_dsdt_build(struct acpi_blob *b, const struct acpi_config *cfg)
 
 	aml_init(&a);
 	err = acpi_dsdt_aml(&a, cfg);
-	if (err) {
-		log_err("acpi: DSDT AML could not be built: %s", strerror(-err));
-		if (!b->err)
-			b->err = err;
-	} else {
+	/* A bad config value (an IRQ above 15, ...) ends the build. */
+	if (!err)
 		acpi_blob_append(b, a.buf, a.len);
-	}
+	else if (!b->err)
+		b->err = err;
 	aml_free(&a);
 	acpi_table_end(b, t);
 	return t;
