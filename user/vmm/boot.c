@@ -21,35 +21,39 @@
 
 const char *boot_why(const char *fmt, ...)
 {
-	static __thread char buf[192];
+	/* Two slots: boot_probe keeps one loader's reason while asking the other. */
+	static __thread char buf[2][192];
+	static __thread unsigned int slot;
+	char *b = buf[slot++ & 1];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(b, sizeof(buf[0]), fmt, ap);
 	va_end(ap);
-	return buf;
+	return b;
 }
 
 int boot_probe(const void *image, size_t len, const char **why)
 {
 	static const uint8_t elf_magic[4] = { 0x7f, 'E', 'L', 'F' };
 	const uint8_t *p = image;
-	const char *reason = NULL;
+	const char *bz_why = NULL, *elf_why = NULL;
+	bool hdrs = len >= 0x206 && memcmp(p + 0x202, "HdrS", 4) == 0;
+	bool elf = len >= sizeof(elf_magic) && memcmp(p, elf_magic, sizeof(elf_magic)) == 0;
 
-	if (boot_bzimage_check(image, len, &reason) == 0)
+	if (boot_bzimage_check(image, len, &bz_why) == 0)
 		return BOOT_BZIMAGE;
-	/* A setup header that is there but unusable says more than "not ELF". */
-	if (len >= 0x206 && memcmp(p + 0x202, "HdrS", 4) == 0)
-		goto fail;
-	if (len < sizeof(elf_magic) || memcmp(p, elf_magic, sizeof(elf_magic)) != 0) {
-		reason = "not a Linux kernel: no HdrS signature and not an ELF file";
-		goto fail;
-	}
-	if (boot_pvh_check(image, len, &reason) == 0)
+	if (elf && boot_pvh_check(image, len, &elf_why) == 0)
 		return BOOT_PVH;
-fail:
-	if (why)
-		*why = reason;
+	if (why) {
+		/* A setup header that is there but unusable says more than "not ELF". */
+		if (hdrs)
+			*why = bz_why;
+		else if (elf)
+			*why = elf_why;
+		else
+			*why = "not a Linux kernel: no HdrS signature and not an ELF file";
+	}
 	return -ENOEXEC;
 }
 

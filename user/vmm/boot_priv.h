@@ -67,7 +67,7 @@ int boot_bzimage_check(const void *image, size_t len, const char **why);
 /* Validate an ELF vmlinux with a PVH entry note; 0 or -ENOEXEC with *why. */
 int boot_pvh_check(const void *image, size_t len, const char **why);
 
-/* A reason string built at run time (per thread, valid until the next call). */
+/* A reason built at run time (per thread; valid until the second next call). */
 const char *boot_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write the boot GDT with the given code descriptor at 0x10 and data at 0x18. */
