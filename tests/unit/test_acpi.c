@@ -292,9 +292,34 @@ static void test_bad_config(void **state)
 	cfg.base = 0xFFFF0000;			/* tables would cross 4 GiB */
 	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
 	cfg = pc_config(1);
+	cfg.base = UINT64_MAX - 0x1000;		/* wraps around */
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	cfg = pc_config(1);
+	cfg.sci_irq = 20;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	cfg = pc_config(1);
+	cfg.gpe0_len = 3;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	cfg = pc_config(1);
 	cfg.com1_irq = 16;			/* not an ISA IRQ: no DSDT */
 	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
 	assert_null(t.buf);
+}
+
+/* Without GPE0 the FADT has neither the block nor its X_ twin. */
+static void test_no_gpe0(void **state)
+{
+	struct acpi_config cfg = pc_config(1);
+	struct acpi_tables t;
+	const uint8_t *f;
+
+	cfg.gpe0_len = 0;
+	assert_int_equal(acpi_build(&cfg, &t), 0);
+	f = find_table(&t, "FACP");
+	assert_int_equal(rd32(f + 80), 0);
+	assert_int_equal(f[92], 0);
+	assert_memory_equal(f + 220, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
+	acpi_tables_free(&t);
 }
 
 /* Table builder on its own: pointer fixups, ordering, limits. */
@@ -462,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_fadt),
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_no_gpe0),
 		cmocka_unit_test(test_blob),
 		cmocka_unit_test(test_iasl_1cpu),
 		cmocka_unit_test(test_iasl_2cpu),

@@ -67,7 +67,12 @@ static int acpi_config_check(const struct acpi_config *cfg)
 			cfg->nr_cpus, MADT_MAX_CPUS);
 		return -EINVAL;
 	}
-	if (cfg->base + ACPI_TABLES_SIZE > UINT32_MAX ||
+	if (cfg->sci_irq > 15 || cfg->gpe0_len % 2) {
+		log_err("acpi: SCI IRQ %u must be an ISA IRQ and GPE0 length %u even",
+			cfg->sci_irq, cfg->gpe0_len);
+		return -EINVAL;
+	}
+	if (cfg->base > UINT32_MAX - ACPI_TABLES_SIZE ||
 	    cfg->lapic_addr > UINT32_MAX || cfg->ioapic_addr > UINT32_MAX) {
 		log_err("acpi: tables or APICs above 4 GiB are not supported");
 		return -EINVAL;

@@ -34,12 +34,9 @@ static void acpi_fadt_blocks(struct acpi_blob *b, size_t t,
 	acpi_put32(b, t + FADT_PM1A_EVT_BLK, cfg->pm1a_evt_port);
 	acpi_put32(b, t + FADT_PM1A_CNT_BLK, cfg->pm1a_cnt_port);
 	acpi_put32(b, t + FADT_PM_TMR_BLK, cfg->pm_tmr_port);
-	acpi_put32(b, t + FADT_GPE0_BLK, cfg->gpe0_port);
 	acpi_put8(b, t + FADT_PM1_EVT_LEN, 4);
 	acpi_put8(b, t + FADT_PM1_CNT_LEN, 2);
 	acpi_put8(b, t + FADT_PM_TMR_LEN, 4);
-	acpi_put8(b, t + FADT_GPE0_BLK_LEN, cfg->gpe0_len);
-
 	/* PM1 status and enable are 16-bit registers; GPE0 is byte-wide. */
 	acpi_gas_io(b, t + FADT_X_PM1A_EVT_BLK, cfg->pm1a_evt_port, 4,
 		    ACPI_GAS_ACCESS_WORD);
@@ -47,6 +44,11 @@ static void acpi_fadt_blocks(struct acpi_blob *b, size_t t,
 		    ACPI_GAS_ACCESS_WORD);
 	acpi_gas_io(b, t + FADT_X_PM_TMR_BLK, cfg->pm_tmr_port, 4,
 		    ACPI_GAS_ACCESS_DWORD);
+	/* GPE0 is optional: a zero length means no block at all. */
+	if (!cfg->gpe0_len)
+		return;
+	acpi_put32(b, t + FADT_GPE0_BLK, cfg->gpe0_port);
+	acpi_put8(b, t + FADT_GPE0_BLK_LEN, cfg->gpe0_len);
 	acpi_gas_io(b, t + FADT_X_GPE0_BLK, cfg->gpe0_port, cfg->gpe0_len,
 		    ACPI_GAS_ACCESS_BYTE);
 }
