@@ -352,6 +352,39 @@ static void test_nesting_errors(void **state)
 	aml_free(&a);
 }
 
+static void test_region_field(void **state)
+{
+	static const uint8_t want[] = {
+		0x5B, 0x80, 'P', 'M', 'I', 'O', 0x01, 0x0B, 0x00, 0x06, 0x0A, 0x40,
+		0x5B, 0x81, 0x13, 'P', 'M', 'I', 'O', 0x02,
+		  'P', 'S', 'T', 'S', 0x10,
+		  0x00, 0x40, 0x08,		/* 128 bits: two-byte width */
+		  'T', 'M', 'R', '_', 0x20,
+		0x5B, 0x01, 'M', 'L', 'C', 'K', 0x00,
+	};
+	struct aml a;
+
+	aml_init(&a);
+	aml_opregion(&a, "PMIO", AML_SPACE_IO, 0x600, 0x40);
+	aml_field_begin(&a, "PMIO", AML_FIELD_WORD_ACC);
+	aml_field_unit(&a, "PSTS", 16);
+	aml_field_skip(&a, 128);
+	aml_field_unit(&a, "TMR", 32);
+	aml_end(&a);
+	aml_mutex(&a, "MLCK", 0);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, sizeof(want));
+	assert_memory_equal(a.buf, want, sizeof(want));
+	aml_free(&a);
+
+	aml_init(&a);
+	aml_field_begin(&a, "PMIO", 0);
+	aml_field_unit(&a, "A.B", 8);		/* a unit is one NameSeg */
+	aml_end(&a);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_free(&a);
+}
+
 /* The bytes of a template inside its Buffer: after opcode, PkgLength, size. */
 static const uint8_t *res_body(const struct aml *a, size_t *len)
 {
@@ -443,6 +476,68 @@ static void test_address_descriptors(void **state)
 	aml_free(&a);
 }
 
+/* Region, field, mutex and a loop with the arithmetic operators. */
+static void iasl_more_ops(struct aml *a)
+{
+	aml_opregion(a, "PMIO", AML_SPACE_IO, 0x600, 0x40);
+	aml_field_begin(a, "PMIO", AML_FIELD_WORD_ACC);
+	aml_field_unit(a, "PSTS", 16);
+	aml_field_unit(a, "PEN", 16);
+	aml_field_skip(a, 128);
+	aml_field_unit(a, "GSTS", 16);
+	aml_end(a);
+	aml_mutex(a, "MLCK", 0);
+	aml_method_begin(a, "LOOP", 1, 0);
+	aml_if_begin(a);			/* Acquire returns True on timeout */
+	aml_acquire(a, "MLCK", 0xFFFF);
+	aml_return(a);
+	aml_ones(a);
+	aml_end(a);
+	aml_store(a);
+	aml_int(a, 0);
+	aml_local(a, 0);
+	aml_while_begin(a);
+	aml_lless(a);
+	aml_local(a, 0);
+	aml_arg(a, 0);
+	aml_increment(a);
+	aml_local(a, 0);
+	aml_add(a);
+	aml_local(a, 0);
+	aml_name(a, "PSTS");
+	aml_local(a, 1);
+	aml_subtract(a);
+	aml_local(a, 1);
+	aml_int(a, 2);
+	aml_local(a, 1);
+	aml_shift_left(a);
+	aml_int(a, 1);
+	aml_local(a, 0);
+	aml_local(a, 2);
+	aml_shift_right(a);
+	aml_local(a, 2);
+	aml_int(a, 1);
+	aml_name(a, "GSTS");
+	aml_if_begin(a);
+	aml_land(a);
+	aml_lnot(a);
+	aml_lgreater(a);
+	aml_local(a, 0);
+	aml_int(a, 8);
+	aml_lor(a);
+	aml_local(a, 1);
+	aml_local(a, 2);
+	aml_store(a);
+	aml_local(a, 2);
+	aml_name(a, "PEN");
+	aml_end(a);
+	aml_end(a);
+	aml_release(a, "MLCK");
+	aml_return(a);
+	aml_local(a, 0);
+	aml_end(a);
+}
+
 /* A DSDT holding every construct; iasl must decompile it without a word. */
 static void test_iasl_roundtrip(void **state)
 {
@@ -512,6 +607,7 @@ static void test_iasl_roundtrip(void **state)
 	aml_return(&a);
 	aml_int(&a, 0);
 	aml_end(&a);
+	iasl_more_ops(&a);
 	aml_end(&a);
 	aml_end(&a);
 	assert_int_equal(aml_finish(&a), 0);
@@ -541,6 +637,13 @@ static void test_iasl_roundtrip(void **state)
 	assert_non_null(strstr(dsl, "Notify (PCI0, One)") ?:
 			strstr(dsl, "Notify (\\_SB.PCI0, One)"));
 	assert_non_null(strstr(dsl, "0x0000000123456789"));
+	assert_non_null(strstr(dsl, "OperationRegion (PMIO, SystemIO, 0x0600, 0x40)"));
+	assert_non_null(strstr(dsl, "Field (PMIO, WordAcc, NoLock, Preserve)"));
+	assert_non_null(strstr(dsl, "Offset (0x14)"));
+	assert_non_null(strstr(dsl, "Mutex (MLCK, 0x00)"));
+	assert_non_null(strstr(dsl, "While ((Local0 < Arg0))"));
+	assert_non_null(strstr(dsl, "If (Acquire (MLCK, 0xFFFF))"));
+	assert_non_null(strstr(dsl, "Release (MLCK)"));
 	free(dsl);
 }
 
@@ -555,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_strings_eisaid),
 		cmocka_unit_test(test_method_device_ops),
 		cmocka_unit_test(test_nesting_errors),
+		cmocka_unit_test(test_region_field),
 		cmocka_unit_test(test_resource_template),
 		cmocka_unit_test(test_address_descriptors),
 		cmocka_unit_test(test_iasl_roundtrip),

@@ -106,30 +106,46 @@ static void aml_insert(struct aml *a, size_t pos, const uint8_t *data, size_t n)
 	a->len += n;
 }
 
+/* Lead byte: bits 7-6 = following byte count, bits 3-0 = low nibble. */
+static void aml_pkglen_put(uint8_t out[4], uint32_t value, int n)
+{
+	int i;
+
+	if (n == 1) {
+		out[0] = value;
+		return;
+	}
+	out[0] = ((n - 1) << 6) | (value & 0x0F);
+	for (i = 1; i < n; i++)
+		out[i] = value >> (4 + 8 * (i - 1));
+}
+
 int aml_pkglen_encode(uint8_t out[4], size_t body_len)
 {
-	size_t total;
 	int n;
 
-	if (body_len + 1 <= 0x3F) {
-		out[0] = body_len + 1;
-		return 1;
+	/* The length counts its own bytes, so try each size in turn. */
+	for (n = 1; n <= 4; n++) {
+		if (body_len + n < (n == 1 ? 0x40ul : 1ul << (4 + 8 * (n - 1)))) {
+			aml_pkglen_put(out, body_len + n, n);
+			return n;
+		}
 	}
-	for (n = 2; n <= 4; n++) {
-		total = body_len + n;
-		if (total < (1ul << (4 + 8 * (n - 1))))
-			break;
+	return -ERANGE;
+}
+
+/* A plain value in PkgLength form (field widths, ch. 20.2.5.2). */
+static int aml_pkglen_value(uint8_t out[4], uint32_t value)
+{
+	int n;
+
+	for (n = 1; n <= 4; n++) {
+		if (value < (n == 1 ? 0x40ul : 1ul << (4 + 8 * (n - 1)))) {
+			aml_pkglen_put(out, value, n);
+			return n;
+		}
 	}
-	if (n > 4)
-		return -ERANGE;
-	/* Lead byte: bits 7-6 = following byte count, bits 3-0 = low nibble. */
-	out[0] = ((n - 1) << 6) | (total & 0x0F);
-	out[1] = total >> 4;
-	if (n > 2)
-		out[2] = total >> 12;
-	if (n > 3)
-		out[3] = total >> 20;
-	return n;
+	return -ERANGE;
 }
 
 static int aml_int_encode(uint8_t out[9], uint64_t v)
@@ -476,6 +492,140 @@ void aml_or(struct aml *a)
 void aml_notify(struct aml *a)
 {
 	aml_byte(a, AML_NOTIFY_OP);
+}
+
+void aml_land(struct aml *a)
+{
+	aml_byte(a, AML_LAND_OP);
+}
+
+void aml_lor(struct aml *a)
+{
+	aml_byte(a, AML_LOR_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+	aml_byte(a, AML_LNOT_OP);
+}
+
+void aml_lless(struct aml *a)
+{
+	aml_byte(a, AML_LLESS_OP);
+}
+
+void aml_lgreater(struct aml *a)
+{
+	aml_byte(a, AML_LGREATER_OP);
+}
+
+void aml_add(struct aml *a)
+{
+	aml_byte(a, AML_ADD_OP);
+}
+
+void aml_subtract(struct aml *a)
+{
+	aml_byte(a, AML_SUBTRACT_OP);
+}
+
+void aml_increment(struct aml *a)
+{
+	aml_byte(a, AML_INCREMENT_OP);
+}
+
+void aml_shift_left(struct aml *a)
+{
+	aml_byte(a, AML_SHIFT_LEFT_OP);
+}
+
+void aml_shift_right(struct aml *a)
+{
+	aml_byte(a, AML_SHIFT_RIGHT_OP);
+}
+
+void aml_while_begin(struct aml *a)
+{
+	aml_byte(a, AML_WHILE_OP);
+	aml_push(a, AML_FRAME_PKG);
+}
+
+/* ---- named objects: regions, fields, mutexes (ch. 20.2.5.2) */
+
+void aml_opregion(struct aml *a, const char *path, uint8_t space,
+		  uint64_t offset, uint64_t len)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_OPREGION_OP);
+	aml_name(a, path);
+	aml_byte(a, space);
+	aml_int(a, offset);
+	aml_int(a, len);
+}
+
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_FIELD_OP);
+	aml_push(a, AML_FRAME_PKG);
+	aml_name(a, region);
+	aml_byte(a, flags);
+}
+
+static void aml_field_width(struct aml *a, uint32_t bits)
+{
+	uint8_t pl[4];
+	int n = aml_pkglen_value(pl, bits);
+
+	if (n < 0)
+		aml_fail(a, n);
+	else
+		aml_bytes(a, pl, n);
+}
+
+void aml_field_unit(struct aml *a, const char *seg, uint32_t bits)
+{
+	int n = aml_seg_len(seg);
+
+	if (n < 0 || seg[n]) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_name_seg(a, seg, n);
+	aml_field_width(a, bits);
+}
+
+void aml_field_skip(struct aml *a, uint32_t bits)
+{
+	aml_byte(a, 0x00);		/* ReservedField */
+	aml_field_width(a, bits);
+}
+
+void aml_mutex(struct aml *a, const char *path, unsigned int sync_level)
+{
+	if (sync_level > 15) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_MUTEX_OP);
+	aml_name(a, path);
+	aml_byte(a, sync_level);
+}
+
+void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_ACQUIRE_OP);
+	aml_name(a, mutex);
+	aml_le(a, timeout, 2);
+}
+
+void aml_release(struct aml *a, const char *mutex)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_RELEASE_OP);
+	aml_name(a, mutex);
 }
 
 /* ---- resource templates (ch. 6.4) */

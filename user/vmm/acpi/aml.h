@@ -31,17 +31,47 @@
 #define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
 #define AML_ROOT_CHAR		'\\'
 #define AML_PARENT_PREFIX	'^'
+#define AML_MUTEX_OP		0x01	/* after AML_EXT_OP_PREFIX */
+#define AML_ACQUIRE_OP		0x23	/* after AML_EXT_OP_PREFIX */
+#define AML_RELEASE_OP		0x27	/* after AML_EXT_OP_PREFIX */
+#define AML_OPREGION_OP		0x80	/* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP		0x81	/* after AML_EXT_OP_PREFIX */
 #define AML_LOCAL0_OP		0x60
 #define AML_ARG0_OP		0x68
 #define AML_STORE_OP		0x70
+#define AML_ADD_OP		0x72
+#define AML_SUBTRACT_OP		0x74
+#define AML_INCREMENT_OP	0x75
+#define AML_SHIFT_LEFT_OP	0x79
+#define AML_SHIFT_RIGHT_OP	0x7A
 #define AML_AND_OP		0x7B
 #define AML_OR_OP		0x7D
 #define AML_NOTIFY_OP		0x86
+#define AML_LAND_OP		0x90
+#define AML_LOR_OP		0x91
+#define AML_LNOT_OP		0x92
 #define AML_LEQUAL_OP		0x93
+#define AML_LGREATER_OP		0x94
+#define AML_LLESS_OP		0x95
 #define AML_IF_OP		0xA0
 #define AML_ELSE_OP		0xA1
+#define AML_WHILE_OP		0xA2
 #define AML_RETURN_OP		0xA4
 #define AML_ONES_OP		0xFF
+
+/* OperationRegion spaces (ch. 19.6.100) and Field flags (ch. 19.6.48). */
+#define AML_SPACE_MEMORY	0x00
+#define AML_SPACE_IO		0x01
+#define AML_SPACE_PCI_CONFIG	0x02
+#define AML_FIELD_ANY_ACC	0x00
+#define AML_FIELD_BYTE_ACC	0x01
+#define AML_FIELD_WORD_ACC	0x02
+#define AML_FIELD_DWORD_ACC	0x03
+#define AML_FIELD_QWORD_ACC	0x04
+#define AML_FIELD_LOCK		(1u << 4)
+#define AML_FIELD_PRESERVE	(0u << 5)
+#define AML_FIELD_WRITE_ONES	(1u << 5)
+#define AML_FIELD_WRITE_ZEROS	(2u << 5)
 
 /* Extended Interrupt descriptor flags (ch. 6.4.3.6). */
 #define AML_IRQ_CONSUMER	(1u << 0)
@@ -111,6 +141,9 @@ void aml_local(struct aml *a, unsigned int n);	/* Local0 .. Local7 */
 
 /* Name (path, <next object>). */
 void aml_name_decl(struct aml *a, const char *path);
+void aml_opregion(struct aml *a, const char *path, uint8_t space,
+		  uint64_t offset, uint64_t len);
+void aml_mutex(struct aml *a, const char *path, unsigned int sync_level);
 
 /*
  * Nested elements: each *_begin is closed by aml_end(), which patches in
@@ -124,6 +157,11 @@ void aml_package_begin(struct aml *a, unsigned int nr_elements);
 void aml_if_begin(struct aml *a);	/* then: predicate, then body */
 void aml_else_begin(struct aml *a);	/* right after the If's aml_end() */
 void aml_buffer_begin(struct aml *a);	/* then: byte list */
+void aml_while_begin(struct aml *a);	/* then: predicate, then body */
+/* Field (region, flags) { units }: closed by aml_end() too. */
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *seg, uint32_t bits);
+void aml_field_skip(struct aml *a, uint32_t bits);	/* Offset gap */
 void aml_end(struct aml *a);
 
 /*
@@ -137,6 +175,18 @@ void aml_lequal(struct aml *a);		/* Operand Operand */
 void aml_and(struct aml *a);		/* Operand Operand Target */
 void aml_or(struct aml *a);		/* Operand Operand Target */
 void aml_notify(struct aml *a);		/* SuperName TermArg */
+void aml_land(struct aml *a);		/* Operand Operand */
+void aml_lor(struct aml *a);		/* Operand Operand */
+void aml_lnot(struct aml *a);		/* Operand */
+void aml_lless(struct aml *a);		/* Operand Operand */
+void aml_lgreater(struct aml *a);	/* Operand Operand */
+void aml_add(struct aml *a);		/* Operand Operand Target */
+void aml_subtract(struct aml *a);	/* Operand Operand Target */
+void aml_increment(struct aml *a);	/* SuperName */
+void aml_shift_left(struct aml *a);	/* Operand ShiftCount Target */
+void aml_shift_right(struct aml *a);	/* Operand ShiftCount Target */
+void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout);
+void aml_release(struct aml *a, const char *mutex);
 
 /* Resource templates: a Buffer of descriptors ended by an End Tag. */
 void aml_res_begin(struct aml *a);
