@@ -267,7 +267,8 @@ int vhdx_log_replay(struct vhdx_image *v)
 		goto out;
 	if (seq.count == 0) {
 		/* a torn first entry: the file itself is still the consistent state */
-		log_info("%s: VHDX log is marked in use but holds no valid sequence: nothing to replay", v->name);
+		log_info("%s: VHDX log is marked in use but holds no valid sequence",
+			 v->name);
 		goto out;
 	}
 	if (seq.head.flushed_file_offset > v->file_size) {
