@@ -402,6 +402,15 @@ static void test_nasty_headers(void **state)
 	/* Header end before init_size. */
 	img[0x201] = 0x20;
 	assert_int_equal(boot_bzimage_load(&r.mem, img, len, NULL, 0, NULL, 0, &e), -ENOEXEC);
+	/* ramdisk and setup_data fields in the image are the loader's: cleared. */
+	img[0x201] = 0x6a;
+	gen_put32(img + 0x218, 0x123000);
+	gen_put32(img + 0x21c, 0x1000);
+	gen_put64(img + 0x250, 0x5000);
+	assert_int_equal(boot_bzimage_load(&r.mem, img, len, NULL, 0, NULL, 0, &e), 0);
+	assert_int_equal(gen_get32(zero_page(&r) + 0x218), 0);
+	assert_int_equal(gen_get32(zero_page(&r) + 0x21c), 0);
+	assert_int_equal(gen_get64(zero_page(&r) + 0x250), 0);
 	/* Header end far past 0x290 is clamped: the copy stops at 0x290. */
 	img[0x201] = 0xff;
 	memset(img + 0x26c, 0xcc, 0x301 - 0x26c);

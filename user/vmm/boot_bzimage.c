@@ -28,6 +28,7 @@
 #define BZ_RELOCATABLE		0x234
 #define BZ_XLOADFLAGS		0x236
 #define BZ_CMDLINE_SIZE		0x238
+#define BZ_SETUP_DATA		0x250
 #define BZ_PREF_ADDRESS		0x258
 #define BZ_INIT_SIZE		0x260
 /* A 2.10+ header reaches at least through init_size; it never passes 0x290. */
@@ -296,6 +297,10 @@ int boot_bzimage_load(struct guest_mem *mem, const void *image, size_t len,
 	bp[BZ_TYPE_OF_LOADER] = BZ_LOADER_UNDEFINED;
 	bp[BZ_LOADFLAGS] |= BZ_LOADED_HIGH | BZ_CAN_USE_HEAP;
 	boot_put16(bp + BZ_HEAP_END_PTR, BZ_HEAP_END);
+	/* Fields the boot loader owns: whatever the image carries there goes. */
+	boot_put32(bp + BZ_RAMDISK_IMAGE, 0);
+	boot_put32(bp + BZ_RAMDISK_SIZE, 0);
+	boot_put64(bp + BZ_SETUP_DATA, 0);
 
 	ret = boot_write_cmdline(mem, cmdline, h.cmdline_size, &cmdline_len);
 	if (ret < 0)
