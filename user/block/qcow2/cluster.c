@@ -313,6 +313,8 @@ int qcow2_readv(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovc
 	size_t done = 0;
 	int ret;
 
+	if (off > q->h.size || len > q->h.size - off)
+		return -EINVAL;
 	while (done < len) {
 		uint64_t goff = off + done, e, host, nhost;
 		size_t in = goff & (cs - 1), run = cs - in;
@@ -402,17 +404,13 @@ int qcow2_l2_load(struct qcow2 *q, unsigned l1i, bool alloc, uint8_t **l2, uint6
 		if (ret < 0)
 			return ret;
 		memcpy(q->cow_buf, slot, cs);
+		/* Data refcounts count L1 paths: the copy takes over this table's path,
+		 * so they stay; only COPIED goes (the clusters remain shared). */
 		for (uint64_t i = 0; i < q->l2_size; i++) {
-			uint64_t e, ro, rl;
+			uint64_t e;
 
 			memcpy(&e, q->cow_buf + 8 * i, 8);
 			e = be64toh(e);
-			cluster_entry_ref(q, e, &ro, &rl);
-			if (rl) {
-				ret = qcow2_refcount_update(q, ro, rl, 1);
-				if (ret < 0)
-					return ret;
-			}
 			e = htobe64(e & ~QCOW2_OFLAG_COPIED);
 			memcpy(q->cow_buf + 8 * i, &e, 8);
 		}
@@ -507,8 +505,11 @@ int qcow2_writev(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iov
 {
 	uint64_t cs = q->cluster_size;
 	size_t done = 0;
-	int ret = qcow2_begin_write(q);
+	int ret;
 
+	if (off > q->h.size || len > q->h.size - off)
+		return -EINVAL;
+	ret = qcow2_begin_write(q);
 	if (ret < 0)
 		return ret;
 	while (done < len) {
@@ -616,8 +617,11 @@ int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 {
 	uint64_t cs = q->cluster_size, end = off + len;
 	bool backing = q->bops != NULL;
-	int ret = qcow2_begin_write(q);
+	int ret;
 
+	if (off > q->h.size || len > q->h.size - off)
+		return -EINVAL;
+	ret = qcow2_begin_write(q);
 	if (ret < 0)
 		return ret;
 	while (off < end) {
