@@ -16,12 +16,14 @@
 #include "lib/log.h"
 
 extern const struct block_driver block_driver_raw;
+extern const struct block_driver block_driver_qcow2;
 extern const struct block_driver block_driver_vhdx;
 extern const struct block_driver block_driver_vpc;
 
 /* Order matters only for equal probe scores. */
 const struct block_driver *const block_drivers[] = {
 	&block_driver_raw,
+	&block_driver_qcow2,
 	&block_driver_vhdx,
 	&block_driver_vpc,
 	NULL,

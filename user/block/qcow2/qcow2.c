@@ -635,7 +635,7 @@ static int qcow2_drv_write_compressed(struct block_dev *bd, uint64_t offset, con
 	return qcow2_write_compressed(q, offset, buf);
 }
 
-const struct block_driver qcow2_driver = {
+const struct block_driver block_driver_qcow2 = {
 	.name = "qcow2",
 	.probe = qcow2_drv_probe,
 	.open = qcow2_drv_open,
