@@ -86,6 +86,16 @@ static void test_probe(void **state)
 	assert_non_null(strstr(why, "64-bit"));
 	free(img);
 
+	/* Both an ELF magic and an old setup header: the bzImage reason wins,
+	 * intact although the ELF check ran after it. */
+	s = gen_bz_default();
+	s.version = 0x0208;
+	img = gen_bzimage(&s, &len);
+	memcpy(img, "\177ELF\2\1", 6);	/* ELF64 LSB, e_machine 0: a formatted reason */
+	assert_int_equal(boot_probe(img, len, &why), -ENOEXEC);
+	assert_string_equal(why, "bzImage boot protocol 2.08 is too old (need 2.12)");
+	free(img);
+
 	memset(junk, 0x5a, sizeof(junk));
 	assert_int_equal(boot_probe(junk, sizeof(junk), &why), -ENOEXEC);
 	assert_string_equal(why, "not a Linux kernel: no HdrS signature and not an ELF file");
