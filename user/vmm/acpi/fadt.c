@@ -59,7 +59,10 @@ size_t acpi_fadt_build(struct acpi_blob *b, const struct acpi_config *cfg,
 	size_t t = acpi_table_begin(b, "FACP", FADT_REVISION);
 
 	acpi_blob_alloc(b, FADT_LEN - ACPI_HEADER_LEN, 1);
-	acpi_blob_add_ptr32(b, t + FADT_FIRMWARE_CTRL, facs);
+	/*
+	 * FACS only in X_FIRMWARE_CTRL: with both set, ACPICA installs the
+	 * same FACS twice. The DSDT goes in both (they must then agree).
+	 */
 	acpi_blob_add_ptr32(b, t + FADT_DSDT, dsdt);
 	acpi_blob_add_ptr64(b, t + FADT_X_FIRMWARE_CTRL, facs);
 	acpi_blob_add_ptr64(b, t + FADT_X_DSDT, dsdt);
