@@ -47,7 +47,7 @@ check_same()
 
 qinfo()
 {
-	"$QEMU_IMG" info --output json "$1" | sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1
+	"$QEMU_IMG" info --output json ${3:+-f "$3"} "$1" | sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1
 }
 
 # Sizes accepted as 64M etc.; patterns chosen to hit cluster/sector edges.
@@ -87,7 +87,7 @@ oracle_read()
 	fi
 	local kv qv
 	kv=$("$KEEL_IMG" info --output json -f "$fmt" "$img" 2>&1 | sed -n 's/^ *"virtual-size": \([0-9]*\),*$/\1/p')
-	qv=$(qinfo "$img" virtual-size)
+	qv=$(qinfo "$img" virtual-size "$fmt")
 	if [ "$kv" != "$qv" ]; then
 		not_ok "$desc: virtual size $kv, qemu-img says $qv"; return
 	fi
