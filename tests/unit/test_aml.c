@@ -342,6 +342,13 @@ static void test_nesting_errors(void **state)
 	aml_free(&a);
 
 	aml_init(&a);
+	aml_res_begin(&a);
+	aml_res_irq(&a, 4);
+	aml_end(&a);				/* template without its End Tag */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_free(&a);
+
+	aml_init(&a);
 	aml_arg(&a, 7);
 	assert_int_equal(aml_finish(&a), -EINVAL);
 	aml_free(&a);

@@ -384,18 +384,28 @@ static void aml_close(struct aml *a, size_t start, int is_buffer)
 	aml_insert(a, start, hdr, m + n);
 }
 
-void aml_end(struct aml *a)
+/* Close the innermost element, which must be of kind `kind`. */
+static void aml_pop(struct aml *a, enum aml_frame_kind kind)
 {
 	struct aml_frame *f;
 
 	if (a->err)
 		return;
-	if (!a->depth) {
+	if (!a->depth || a->stack[a->depth - 1].kind != kind) {
 		aml_fail(a, -EINVAL);
 		return;
 	}
 	f = &a->stack[--a->depth];
 	aml_close(a, f->start, f->kind != AML_FRAME_PKG);
+}
+
+/* A resource template is closed by aml_res_end() only: it needs its End Tag. */
+void aml_end(struct aml *a)
+{
+	if (a->depth && a->stack[a->depth - 1].kind == AML_FRAME_BUFFER)
+		aml_pop(a, AML_FRAME_BUFFER);
+	else
+		aml_pop(a, AML_FRAME_PKG);
 }
 
 void aml_scope_begin(struct aml *a, const char *path)
@@ -654,7 +664,7 @@ void aml_res_end(struct aml *a)
 		sum += a->buf[i];
 	aml_byte(a, AML_RES_END_TAG);
 	aml_byte(a, -sum);
-	aml_end(a);
+	aml_pop(a, AML_FRAME_RES);
 }
 
 void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align,

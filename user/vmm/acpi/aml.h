@@ -162,7 +162,7 @@ void aml_while_begin(struct aml *a);	/* then: predicate, then body */
 void aml_field_begin(struct aml *a, const char *region, uint8_t flags);
 void aml_field_unit(struct aml *a, const char *seg, uint32_t bits);
 void aml_field_skip(struct aml *a, uint32_t bits);	/* Offset gap */
-void aml_end(struct aml *a);
+void aml_end(struct aml *a);		/* not for aml_res_begin(): aml_res_end() */
 
 /*
  * Operators in prefix form: emit the opcode, then the caller emits the
