@@ -23,7 +23,7 @@ static const char *const acpi_iasl_bad_words[] = {
 	"error", "warning", "incorrect", "invalid", "unknown", "not found",
 };
 
-static int acpi_iasl_open(struct acpi_iasl *ia)
+static inline int acpi_iasl_open(struct acpi_iasl *ia)
 {
 	if (system("command -v iasl >/dev/null 2>&1") != 0) {
 		fprintf(stderr, "iasl not found: install acpica-tools "
@@ -34,7 +34,7 @@ static int acpi_iasl_open(struct acpi_iasl *ia)
 	return mkdtemp(ia->dir) ? 0 : -1;
 }
 
-static int acpi_iasl_rm(const char *path, const struct stat *st, int flag,
+static inline int acpi_iasl_rm(const char *path, const struct stat *st, int flag,
 			struct FTW *ftw)
 {
 	(void)st;
@@ -44,7 +44,7 @@ static int acpi_iasl_rm(const char *path, const struct stat *st, int flag,
 }
 
 /* KEEL_ACPI_KEEP=1 keeps the .dat/.dsl files for a look. */
-static void acpi_iasl_close(struct acpi_iasl *ia)
+static inline void acpi_iasl_close(struct acpi_iasl *ia)
 {
 	if (getenv("KEEL_ACPI_KEEP")) {
 		fprintf(stderr, "# iasl files kept in %s\n", ia->dir);
@@ -54,7 +54,7 @@ static void acpi_iasl_close(struct acpi_iasl *ia)
 }
 
 /* Whole file as a NUL-terminated string, or NULL. */
-static char *acpi_iasl_slurp(const char *path)
+static inline char *acpi_iasl_slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *s = NULL;
@@ -74,7 +74,7 @@ static char *acpi_iasl_slurp(const char *path)
 	return s;
 }
 
-static int acpi_iasl_clean(const char *what, const char *text)
+static inline int acpi_iasl_clean(const char *what, const char *text)
 {
 	size_t i;
 
@@ -92,7 +92,7 @@ static int acpi_iasl_clean(const char *what, const char *text)
  * Decompile one table called name (e.g. "dsdt"). Returns the .dsl text
  * (free it) when iasl ran cleanly, NULL otherwise (reason on stderr).
  */
-static char *acpi_iasl_decompile(struct acpi_iasl *ia, const char *name,
+static inline char *acpi_iasl_decompile(struct acpi_iasl *ia, const char *name,
 				 const void *data, size_t len)
 {
 	char path[160], cmd[400];
@@ -135,7 +135,7 @@ static char *acpi_iasl_decompile(struct acpi_iasl *ia, const char *name,
 }
 
 /* Bytes of a compiled table that name the compiler, not the content. */
-static int acpi_iasl_same(const uint8_t *a, const uint8_t *b, size_t len)
+static inline int acpi_iasl_same(const uint8_t *a, const uint8_t *b, size_t len)
 {
 	size_t i;
 
@@ -155,7 +155,7 @@ static int acpi_iasl_same(const uint8_t *a, const uint8_t *b, size_t len)
  * Compile the .dsl of an earlier acpi_iasl_decompile() back with iasl: no
  * error or warning allowed; with exact, the result must be our table.
  */
-static int acpi_iasl_recompile(struct acpi_iasl *ia, const char *name,
+static inline int acpi_iasl_recompile(struct acpi_iasl *ia, const char *name,
 			       const void *data, size_t len, int exact)
 {
 	char path[160], cmd[400];
