@@ -34,8 +34,8 @@ static inline int acpi_iasl_open(struct acpi_iasl *ia)
 	return mkdtemp(ia->dir) ? 0 : -1;
 }
 
-static inline int acpi_iasl_rm(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
+static inline int acpi_iasl_rm(const char *path, const struct stat *st,
+			       int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -93,7 +93,7 @@ static inline int acpi_iasl_clean(const char *what, const char *text)
  * (free it) when iasl ran cleanly, NULL otherwise (reason on stderr).
  */
 static inline char *acpi_iasl_decompile(struct acpi_iasl *ia, const char *name,
-				 const void *data, size_t len)
+					const void *data, size_t len)
 {
 	char path[160], cmd[400];
 	char *log, *dsl = NULL;
@@ -156,7 +156,7 @@ static inline int acpi_iasl_same(const uint8_t *a, const uint8_t *b, size_t len)
  * error or warning allowed; with exact, the result must be our table.
  */
 static inline int acpi_iasl_recompile(struct acpi_iasl *ia, const char *name,
-			       const void *data, size_t len, int exact)
+				      const void *data, size_t len, int exact)
 {
 	char path[160], cmd[400];
 	char *log, *aml;
