@@ -124,6 +124,8 @@ static int chardev_tty_raw(void)
 	cfmakeraw(&t);
 	/* Keep ^C / ^\ as signals so a user can always leave keel. */
 	t.c_lflag |= ISIG;
+	/* Keep output processing: our log lines on the same tty end in \n only. */
+	t.c_oflag |= OPOST;
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
 		return -errno;
 	return 0;

@@ -205,10 +205,13 @@ static void serial_rx_clear(struct serial *s)
 	s->rx_count = 0;
 }
 
-/* Room in the RX FIFO again: let the chardev deliver what it held back. */
+/*
+ * Room in the RX FIFO again: let the chardev deliver what it held back. Wait
+ * for half a FIFO of room so that a burst costs a few wake-ups, not one a byte.
+ */
 static void serial_rx_unblock(struct serial *s)
 {
-	if (s->rx_blocked && s->rx_count < serial_rx_capacity(s)) {
+	if (s->rx_blocked && s->rx_count <= serial_rx_capacity(s) / 2) {
 		s->rx_blocked = false;
 		if (s->cd)
 			chardev_input_resume(s->cd);
