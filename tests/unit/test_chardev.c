@@ -83,10 +83,15 @@ static void *loop_main(void *opaque)
 	return NULL;
 }
 
-static void looper_start(struct looper *l)
+static void looper_init(struct looper *l)
 {
 	l->loop = loop_new();
 	assert_non_null(l->loop);
+}
+
+/* chardev_set_input() belongs to the loop's thread: call it before this. */
+static void looper_start(struct looper *l)
+{
 	assert_int_equal(pthread_create(&l->thread, NULL, loop_main, l->loop), 0);
 }
 
@@ -185,12 +190,13 @@ static void test_unix_socket(void **state)
 	int fd, fd2, i;
 
 	receiver_init(&r);
-	looper_start(&l);
+	looper_init(&l);
 	snprintf(path, sizeof(path), "/tmp/keel-test-chardev-%d.sock", getpid());
 	snprintf(spec, sizeof(spec), "unix:%s", path);
 	cd = chardev_open(spec, l.loop);
 	assert_non_null(cd);
 	chardev_set_input(cd, receive, &r);
+	looper_start(&l);
 	/* No client: output is dropped, not an error and not blocking. */
 	assert_int_equal(chardev_write(cd, "lost", 4), 4);
 
@@ -255,11 +261,12 @@ static void test_stdio_pipes(void **state)
 	saved_out = dup(1);
 	dup2(in[0], 0);
 	dup2(outp[1], 1);
-	looper_start(&l);
+	looper_init(&l);
 	cd = chardev_open("stdio", l.loop);
 	assert_non_null(cd);
 	assert_null(chardev_open("stdio", l.loop));	/* only one user */
 	chardev_set_input(cd, receive, &r);
+	looper_start(&l);
 	n = write(in[1], "typed", 5);
 	close(in[1]);				/* EOF afterwards */
 	assert_true(wait_received(&r, 5));
@@ -329,10 +336,11 @@ static void test_pty(void **state)
 			before[atoi(de->d_name)] = true;
 	closedir(d);
 	receiver_init(&r);
-	looper_start(&l);
+	looper_init(&l);
 	cd = chardev_open("pty", l.loop);
 	assert_non_null(cd);
 	chardev_set_input(cd, receive, &r);
+	looper_start(&l);
 	fd = find_new_pts(before);
 	assert_true(fd >= 0);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
