@@ -2,7 +2,7 @@
 # several block sizes, filled by qemu-io, read back by keel-img byte for byte; a log
 # left dirty by qemu's own log writer is replayed in memory. Sourced by tests/img/run.
 # qemu-img cannot make differencing VHDX ("Backing file not supported for file format
-# 'vhdx'"): those are covered by tests/unit/test_vhdx.c only.
+# 'vhdx'"): one is made here from two qemu-made images (and in tests/unit/test_vhdx.c).
 need_format vhdx || return 0
 
 for spec in dynamic:1M:64M dynamic:8M:64M dynamic:32M:64M dynamic:256M:300M \
@@ -94,3 +94,93 @@ check_rc "vhdx with both headers broken is refused" 1 \
 head -c 3M "$T/dynamic-1M.vhdx" >"$T/short.vhdx"
 check_rc "vhdx cut short is refused" 1 \
 	build/bin/keel-img convert -f vhdx -O raw "$T/short.vhdx" "$T/bad.raw"
+
+# differencing: qemu cannot make one, so turn a qemu-made dynamic image into a child of
+# another (has_parent, a parent locator, block 0 partially present with a sector
+# bitmap) and check it against qemu's reading of the two files.
+vhdx_make_child()
+{
+	python3 - "$1" "$2" <<'PY'
+import struct, sys, uuid
+
+child, parent = sys.argv[1:3]
+C = bytearray(open(child, "rb").read())
+P = open(parent, "rb").read()
+
+def cur_header(buf):
+    return max((struct.unpack_from("<Q", buf, o + 8)[0], o) for o in (65536, 131072))[1]
+
+def region(buf, guid):
+    rt = 196608
+    for i in range(struct.unpack_from("<I", buf, rt + 8)[0]):
+        e = rt + 16 + 32 * i
+        if buf[e:e + 16] == uuid.UUID(guid).bytes_le:
+            return struct.unpack_from("<QI", buf, e + 16)
+    sys.exit("region missing")
+
+dwg = uuid.UUID(bytes_le=bytes(P[cur_header(P) + 32:cur_header(P) + 48]))
+linkage = "{" + str(dwg).upper() + "}"
+meta, _ = region(C, "8B7CA206-4790-4B9A-B8FE-575F050F886E")
+bat, batlen = region(C, "2DC27766-F623-4200-9D64-115E9BFD4A08")
+fp = uuid.UUID("CAA16737-FA36-4D43-B3B6-33F0AA44E76B").bytes_le
+n = struct.unpack_from("<H", C, meta + 10)[0]
+for i in range(n):
+    e = meta + 32 + 32 * i
+    if C[e:e + 16] == fp:
+        off = struct.unpack_from("<I", C, e + 16)[0]
+        bs, flags = struct.unpack_from("<II", C, meta + off)
+        struct.pack_into("<I", C, meta + off + 4, flags | 2)      # HasParent
+# parent locator item at 512 KiB into the metadata region
+kv = [("parent_linkage", linkage), ("relative_path", ".\\parent.vhdx")]
+item = bytearray(uuid.UUID("B04AEFB7-D19E-4A81-B789-25B8E9445913").bytes_le)
+item += struct.pack("<HH", 0, len(kv))
+pos = 20 + 12 * len(kv)
+ents, blob = b"", b""
+for k, v in kv:
+    kb, vb = k.encode("utf-16-le"), v.encode("utf-16-le")
+    ents += struct.pack("<IIHH", pos, pos + len(kb), len(kb), len(vb))
+    blob += kb + vb
+    pos += len(kb) + len(vb)
+item += ents + blob
+C[meta + 524288:meta + 524288 + len(item)] = item
+e = meta + 32 + 32 * n
+C[e:e + 32] = uuid.UUID("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C").bytes_le + \
+    struct.pack("<IIII", 524288, len(item), 4, 0)
+struct.pack_into("<H", C, meta + 10, n + 1)
+# sector bitmap block appended at the end; block 0: first 256 KiB (512 sectors) here
+ratio = (1 << 23) * 512 // bs
+sb = (len(C) + (1 << 20) - 1) >> 20 << 20
+C += bytes(sb + (1 << 20) - len(C))
+C[sb:sb + 64] = b"\xff" * 64
+e0 = struct.unpack_from("<Q", C, bat)[0]
+struct.pack_into("<Q", C, bat, (e0 & ~7) | 7)                 # PARTIALLY_PRESENT
+struct.pack_into("<Q", C, bat + 8 * ratio, (sb >> 20) << 20 | 6)
+open(child, "wb").write(C)
+PY
+}
+
+qemu-img create -q -f vhdx -o block_size=1M "$T/parent.vhdx" 8M
+qemu-io -f vhdx -c "write -P 0x71 0 8M" "$T/parent.vhdx" >/dev/null
+qemu-img create -q -f vhdx -o block_size=1M,block_state_zero=off "$T/child.vhdx" 8M
+qemu-io -f vhdx -c "write -P 0x72 0 1M" -c "write -P 0x73 4M 1M" "$T/child.vhdx" >/dev/null
+qemu-img convert -f vhdx -O raw "$T/parent.vhdx" "$T/want.raw"
+qemu-img convert -f vhdx -O raw "$T/child.vhdx" "$T/child-data.raw"
+dd if="$T/child-data.raw" of="$T/want.raw" bs=256k count=1 conv=notrunc status=none
+dd if="$T/child-data.raw" of="$T/want.raw" bs=1M skip=4 seek=4 count=1 conv=notrunc \
+	status=none
+if vhdx_make_child "$T/child.vhdx" "$T/parent.vhdx" 2>"$T/log"; then
+	check "vhdx differencing: keel-img convert opens the parent" \
+		build/bin/keel-img convert -f vhdx -O raw "$T/child.vhdx" "$T/child.raw"
+	check_same "vhdx differencing: child over parent reads as expected" \
+		"$T/want.raw" "$T/child.raw"
+	mv "$T/parent.vhdx" "$T/parent.vhdx.real"
+	qemu-img create -q -f vhdx "$T/parent.vhdx" 8M
+	check_rc "vhdx differencing: a parent with another DataWriteGuid is refused" 1 \
+		build/bin/keel-img convert -f vhdx -O raw "$T/child.vhdx" "$T/bad.raw"
+	rm -f "$T/parent.vhdx"
+	check_rc "vhdx differencing: a missing parent is refused" 1 \
+		build/bin/keel-img convert -f vhdx -O raw "$T/child.vhdx" "$T/bad.raw"
+	mv "$T/parent.vhdx.real" "$T/parent.vhdx"
+else
+	not_ok "vhdx differencing: could not build the image" "$(cat "$T/log")"
+fi
