@@ -374,7 +374,8 @@ void i8042_reset(struct i8042 *kbc)
 	kbc->ram[0] = CTR_KBDINT | CTR_SYS | CTR_XLATE;
 	kbc->outport = OUTP_RESET | OUTP_A20;
 	kbc->last_was_cmd = false;
-	kbc->sys = false;
+	/* There is no firmware POST: start as it would have left us. */
+	kbc->sys = true;
 	kbc->pending_cmd = 0;
 	kbc->kbd_pending = 0;
 	kbc->kbd_scanning = true;
