@@ -1,0 +1,451 @@
+/*
+ * The PC machine (ARCHITECTURE.md "Lifecycle", "Guest memory"): builds RAM,
+ * the in-kernel irqchip and PIT, COM1/i8042/RTC/ACPI PM, ACPI tables and the
+ * kernel, runs vCPUs, and on reset tears everything down and builds it again.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/pc_io.h"
+#include "devices/legacy/rtc.h"
+#include "devices/legacy/serial.h"
+#include "devices/machine.h"
+#include "lib/chardev.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "vmm/acpi/acpi.h"
+#include "vmm/boot.h"
+#include "vmm/bus.h"
+#include "vmm/guest_mem.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
+
+#define PC_LAPIC_ADDR	0xFEE00000ULL
+#define PC_IOAPIC_ADDR	0xFEC00000ULL
+
+/* Why the main loop stopped; the first request wins, a failure always wins. */
+enum pc_outcome {
+	PC_NONE,
+	PC_POWEROFF,
+	PC_RESET,
+	PC_FAIL,
+	PC_SIGNAL,
+};
+
+struct pc {
+	struct kvm *kvm;
+	const struct cli_config *cfg;
+	struct loop *loop;		/* lives across resets */
+	struct chardev *console;	/* lives across resets: output keeps flowing */
+	int sigfd;
+	int pending;			/* enum pc_outcome, set once per incarnation */
+	unsigned int boots;
+
+	/* One incarnation of the machine: rebuilt on every reset. */
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct machine_services ms;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct serial *com1;
+	struct i8042 *kbc;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	bool irq_err_logged;
+};
+
+static void pc_reset_now(void *opaque);
+
+/* Called from vCPU threads and from the main loop. */
+static void pc_outcome(struct pc *pc, enum pc_outcome what)
+{
+	int none = PC_NONE;
+
+	if (what == PC_FAIL) {
+		__atomic_store_n(&pc->pending, PC_FAIL, __ATOMIC_SEQ_CST);
+		loop_stop(pc->loop, PC_FAIL);
+		return;
+	}
+	if (!__atomic_compare_exchange_n(&pc->pending, &none, what, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return;
+	/* A reset without --no-reboot rebuilds the machine inside the running loop. */
+	if (what == PC_RESET && !pc->cfg->no_reboot) {
+		if (loop_call(pc->loop, pc_reset_now, pc) == 0)
+			return;
+		what = PC_FAIL;
+	}
+	loop_stop(pc->loop, what);
+}
+
+static int pc_pio_add(void *opaque, uint16_t base, uint16_t len, const struct io_ops *ops,
+		      void *dev)
+{
+	struct pc *pc = opaque;
+
+	if ((uint32_t)base + len > 0x10000)
+		return -EINVAL;
+	return bus_add(&pc->pio, base, len, ops, dev);
+}
+
+static int pc_mmio_add(void *opaque, uint64_t base, uint64_t len, const struct io_ops *ops,
+		       void *dev)
+{
+	struct pc *pc = opaque;
+
+	return bus_add(&pc->mmio, base, len, ops, dev);
+}
+
+static void pc_irq_set(void *opaque, unsigned int gsi, int level)
+{
+	struct pc *pc = opaque;
+	int ret = kvm_irq_line(pc->kvm, gsi, level);
+
+	if (ret && !pc->irq_err_logged) {
+		pc->irq_err_logged = true;
+		log_err("irqchip: cannot set GSI %u to %d: %s", gsi, level, strerror(-ret));
+	}
+}
+
+static void *pc_gpa_to_hva(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct pc *pc = opaque;
+
+	return guest_mem_hva(&pc->mem, gpa, len);
+}
+
+static void pc_request(void *opaque, enum machine_request req)
+{
+	struct pc *pc = opaque;
+
+	pc_outcome(pc, req == MACHINE_POWEROFF ? PC_POWEROFF : PC_RESET);
+}
+
+static void pc_vcpu_event(void *opaque, unsigned int index, enum vcpu_event ev)
+{
+	struct pc *pc = opaque;
+
+	switch (ev) {
+	case VCPU_EVENT_POWEROFF:
+		pc_outcome(pc, PC_POWEROFF);
+		break;
+	case VCPU_EVENT_RESET:
+		pc_outcome(pc, PC_RESET);
+		break;
+	case VCPU_EVENT_FAIL:
+		log_err("vcpu%u stopped on an error KVM cannot recover from", index);
+		pc_outcome(pc, PC_FAIL);
+		break;
+	}
+}
+
+/* The CMOS bytes PC firmware leaves for the OS (memory sizes, CPU count). */
+static void pc_cmos_init(struct pc *pc)
+{
+	uint64_t low = guest_mem_low_end(&pc->mem);
+	uint64_t high = pc->mem.ram_size - low;
+	uint64_t ext_kb, above16m, above4g;
+
+	ext_kb = ((low < (64ULL << 20) ? low : (64ULL << 20)) - (1ULL << 20)) >> 10;
+	if (ext_kb > 0xffff)
+		ext_kb = 0xffff;
+	above16m = low > (16ULL << 20) ? (low - (16ULL << 20)) >> 16 : 0;
+	if (above16m > 0xffff)
+		above16m = 0xffff;
+	above4g = high >> 16;
+
+	rtc_cmos_set(pc->rtc, 0x15, 640 & 0xff);	/* base memory in KiB */
+	rtc_cmos_set(pc->rtc, 0x16, 640 >> 8);
+	rtc_cmos_set(pc->rtc, 0x17, ext_kb & 0xff);	/* KiB above 1 MiB */
+	rtc_cmos_set(pc->rtc, 0x18, ext_kb >> 8);
+	rtc_cmos_set(pc->rtc, 0x30, ext_kb & 0xff);
+	rtc_cmos_set(pc->rtc, 0x31, ext_kb >> 8);
+	rtc_cmos_set(pc->rtc, 0x34, above16m & 0xff);	/* 64 KiB units above 16 MiB */
+	rtc_cmos_set(pc->rtc, 0x35, above16m >> 8);
+	rtc_cmos_set(pc->rtc, 0x5b, above4g & 0xff);	/* 64 KiB units above 4 GiB */
+	rtc_cmos_set(pc->rtc, 0x5c, (above4g >> 8) & 0xff);
+	rtc_cmos_set(pc->rtc, 0x5d, (above4g >> 16) & 0xff);
+	rtc_cmos_set(pc->rtc, 0x5f, pc->cfg->cpus - 1);
+}
+
+static int pc_devices_init(struct pc *pc)
+{
+	int ret;
+
+	/* POST codes: firmware-style debug output nobody reads; accept quietly. */
+	ret = bus_add(&pc->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
+	if (ret)
+		return ret;
+	pc->com1 = serial_new(&pc->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, pc->console);
+	pc->kbc = i8042_new(&pc->ms);
+	pc->rtc = rtc_new(&pc->ms);
+	pc->pm = acpi_pm_new(&pc->ms);
+	if (!pc->com1 || !pc->kbc || !pc->rtc || !pc->pm) {
+		log_err("cannot create the legacy devices");
+		return -ENOMEM;
+	}
+	pc_cmos_init(pc);
+	return 0;
+}
+
+static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
+{
+	struct acpi_config cfg = {
+		.base = ACPI_TABLES_BASE,
+		.nr_cpus = pc->cfg->cpus,
+		.lapic_addr = PC_LAPIC_ADDR,
+		.ioapic_addr = PC_IOAPIC_ADDR,
+		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
+		.ioapic_id = (uint8_t)pc->cfg->cpus,
+		.sci_irq = PC_ACPI_SCI_IRQ,
+		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
+		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
+		.pm_tmr_port = PC_ACPI_PM_TMR,
+		.gpe0_port = PC_ACPI_GPE0,
+		.gpe0_len = PC_ACPI_GPE0_LEN,
+		.reset_port = PC_RESET_CTL_PORT,
+		.reset_value = PC_RESET_VALUE,
+		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
+		.com1_port = PC_COM1_PORT,
+		.com1_irq = PC_COM1_IRQ,
+	};
+	struct acpi_tables t = { 0 };
+	int ret;
+
+	ret = acpi_build(&cfg, &t);
+	if (ret) {
+		log_err("cannot build the ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	if (t.len > ACPI_TABLES_SIZE ||
+	    guest_mem_write(&pc->mem, ACPI_TABLES_BASE, t.buf, t.len)) {
+		log_err("ACPI tables (%zu bytes) do not fit at %#x", t.len, ACPI_TABLES_BASE);
+		acpi_tables_free(&t);
+		return -ENOSPC;
+	}
+	*rsdp = t.rsdp_addr;
+	acpi_tables_free(&t);
+	return 0;
+}
+
+static void pc_teardown(struct pc *pc)
+{
+	unsigned int i;
+
+	/* vCPUs first: no device handler may run while devices go away. */
+	for (i = 0; i < pc->nr_vcpus; i++)
+		vcpu_stop(&pc->vcpus[i]);
+	for (i = 0; i < pc->nr_vcpus; i++)
+		vcpu_destroy(&pc->vcpus[i]);
+	free(pc->vcpus);
+	pc->vcpus = NULL;
+	pc->nr_vcpus = 0;
+	if (pc->com1)
+		serial_free(pc->com1);
+	if (pc->kbc)
+		i8042_free(pc->kbc);
+	if (pc->rtc)
+		rtc_free(pc->rtc);
+	if (pc->pm)
+		acpi_pm_free(pc->pm);
+	pc->com1 = NULL;
+	pc->kbc = NULL;
+	pc->rtc = NULL;
+	pc->pm = NULL;
+	kvm_vm_destroy(pc->kvm);
+	guest_mem_fini(&pc->mem);
+	bus_fini(&pc->pio);
+	bus_fini(&pc->mmio);
+}
+
+static int pc_build(struct pc *pc)
+{
+	const struct cli_config *cfg = pc->cfg;
+	struct vcpu_host host = {
+		.pio = &pc->pio, .mmio = &pc->mmio, .event = pc_vcpu_event, .opaque = pc,
+	};
+	struct boot_config boot = {
+		.kernel_path = cfg->kernel,
+		.initrd_path = cfg->initrd,
+		.cmdline = cfg->cmdline,
+	};
+	struct boot_entry entry;
+	unsigned int i;
+	int ret;
+
+	bus_init(&pc->pio, "pio");
+	bus_init(&pc->mmio, "mmio");
+	pc->ms = (struct machine_services){
+		.opaque = pc,
+		.pio_add = pc_pio_add,
+		.mmio_add = pc_mmio_add,
+		.irq_set = pc_irq_set,
+		.gpa_to_hva = pc_gpa_to_hva,
+		.request = pc_request,
+		.loop = pc->loop,
+	};
+	pc->irq_err_logged = false;
+
+	ret = guest_mem_init(&pc->mem, cfg->memory);
+	if (ret) {
+		log_err("cannot allocate %llu MiB of guest RAM: %s",
+			(unsigned long long)(cfg->memory >> 20), strerror(-ret));
+		return ret;
+	}
+	ret = kvm_vm_create(pc->kvm);
+	if (ret)
+		return ret;
+	ret = kvm_vm_set_memory(pc->kvm, &pc->mem);
+	if (ret)
+		return ret;
+	ret = pc_devices_init(pc);
+	if (ret)
+		return ret;
+	ret = pc_acpi_init(pc, &boot.rsdp_addr);
+	if (ret)
+		return ret;
+	ret = boot_load(&pc->mem, &boot, &entry);
+	if (ret)
+		return ret;
+
+	pc->vcpus = calloc(cfg->cpus, sizeof(*pc->vcpus));
+	if (!pc->vcpus)
+		return -ENOMEM;
+	for (i = 0; i < cfg->cpus; i++) {
+		ret = vcpu_create(&pc->vcpus[i], pc->kvm, i, cfg->cpus, &host);
+		if (ret)
+			return ret;
+		pc->nr_vcpus++;
+	}
+	ret = vcpu_set_boot_state(&pc->vcpus[0], &entry);
+	if (ret) {
+		log_err("vcpu0: cannot set the boot state: %s", strerror(-ret));
+		return ret;
+	}
+	__atomic_store_n(&pc->pending, PC_NONE, __ATOMIC_SEQ_CST);
+	for (i = 0; i < pc->nr_vcpus; i++) {
+		ret = vcpu_start(&pc->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	pc->boots++;
+	log_debug("machine: %u vCPU(s), %llu MiB, %s entry at %#llx", cfg->cpus,
+		  (unsigned long long)(cfg->memory >> 20),
+		  entry.kind == BOOT_PVH ? "PVH" : "64-bit bzImage",
+		  (unsigned long long)entry.rip);
+	return 0;
+}
+
+/* On the main loop: a guest reset without --no-reboot. */
+static void pc_reset_now(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	if (__atomic_load_n(&pc->pending, __ATOMIC_SEQ_CST) != PC_RESET)
+		return;
+	log_info("guest reset");
+	pc_teardown(pc);
+	if (pc_build(pc)) {
+		log_err("cannot rebuild the machine after the guest reset");
+		loop_stop(pc->loop, PC_FAIL);
+	}
+}
+
+static void pc_on_signal(void *opaque, uint32_t events)
+{
+	struct pc *pc = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(pc->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("terminated by signal %u (%s)", si.ssi_signo, strsignal(si.ssi_signo));
+	pc_outcome(pc, PC_SIGNAL);
+	loop_stop(pc->loop, PC_SIGNAL);
+}
+
+static int pc_signals_init(struct pc *pc)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked here, before any thread exists, so only the signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	pc->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (pc->sigfd < 0)
+		return -errno;
+	return loop_add_fd(pc->loop, pc->sigfd, EPOLLIN, pc_on_signal, pc);
+}
+
+int machine_run(struct kvm *kvm, const struct cli_config *cfg)
+{
+	struct pc *pc;
+	int code, ret = MACHINE_EXIT_FAIL;
+
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return MACHINE_EXIT_FAIL;
+	pc->kvm = kvm;
+	pc->cfg = cfg;
+	pc->sigfd = -1;
+	pc->mem.memfd = -1;
+
+	if (vcpu_signals_init()) {
+		log_err("cannot set up the vCPU kick signal");
+		goto out;
+	}
+	pc->loop = loop_new();
+	if (!pc->loop) {
+		log_err("cannot create the main event loop");
+		goto out;
+	}
+	if (pc_signals_init(pc)) {
+		log_err("cannot watch termination signals");
+		goto out;
+	}
+	pc->console = chardev_open(cfg->serial, pc->loop);
+	if (!pc->console)
+		goto out;	/* chardev_open said why */
+
+	if (pc_build(pc)) {
+		pc_teardown(pc);
+		goto out;
+	}
+	code = loop_run(pc->loop);
+	pc_teardown(pc);
+	switch (code) {
+	case PC_POWEROFF:
+		log_debug("guest powered off");
+		ret = MACHINE_EXIT_OK;
+		break;
+	case PC_RESET:
+		log_info("guest reset");
+		log_info("--no-reboot: exiting instead of restarting the guest");
+		ret = MACHINE_EXIT_OK;
+		break;
+	default:
+		ret = MACHINE_EXIT_FAIL;
+		break;
+	}
+out:
+	if (pc->console)
+		chardev_close(pc->console);
+	if (pc->loop && pc->sigfd >= 0)
+		loop_del_fd(pc->loop, pc->sigfd);
+	if (pc->sigfd >= 0)
+		close(pc->sigfd);
+	if (pc->loop)
+		loop_free(pc->loop);
+	free(pc);
+	return ret;
+}
