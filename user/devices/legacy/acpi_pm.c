@@ -50,6 +50,7 @@ struct acpi_pm {
 	struct timespec tmr_base;
 	uint64_t tmr_period_acked;	/* PM timer bit-23 period last acknowledged */
 	bool sci_level;
+	uint8_t sleep_logged;		/* sleep types already reported */
 	struct loop_timer *tmr_timer;
 };
 
@@ -123,7 +124,12 @@ static void acpi_pm_sleep(struct acpi_pm *pm, unsigned int slp_typ)
 		machine_request(pm->ms, MACHINE_POWEROFF);
 		return;
 	}
-	log_info("acpi-pm: guest asked for sleep type %u, not supported: ignored", slp_typ);
+	/* Once per type: a guest looping on SLP_EN must not flood the log. */
+	if (!(pm->sleep_logged & (1u << slp_typ))) {
+		pm->sleep_logged |= 1u << slp_typ;
+		log_info("acpi-pm: guest asked for sleep type %u, not supported: ignored",
+			 slp_typ);
+	}
 }
 
 /* Bytes of a little-endian register value, for any access width and offset. */
