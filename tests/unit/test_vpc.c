@@ -242,10 +242,15 @@ static void test_vpc_hostile(void **state)
 	be32(h + 28, 1);				/* BAT cannot cover the disk */
 	dyn_checksum(im);
 	assert_int_equal(img_open(im, &p), -EINVAL);
-	be32(h + 28, 0x40000000);			/* BAT beyond end of file */
+	be32(h + 28, 0x40000000);			/* unused entries are not loaded */
+	dyn_checksum(im);
+	assert_int_equal(img_open(im, &p), 0);
+	assert_int_equal(p->max_table_entries, NBLK);
+	vpc_image_close(p);
+	be32(h + 28, NBLK);
+	be64(h + 16, im->size - 8);			/* BAT runs past end of file */
 	dyn_checksum(im);
 	assert_int_equal(img_open(im, &p), -EINVAL);
-	be32(h + 28, NBLK);
 	be64(h + 16, ~0ull);				/* BAT offset wraps */
 	dyn_checksum(im);
 	assert_int_equal(img_open(im, &p), -EINVAL);

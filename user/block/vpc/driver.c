@@ -41,14 +41,13 @@ static int vpc_open_parent(struct block_dev *bd, struct vpc_image *p)
 
 		if (!path[0])
 			continue;
-		ret = block_open_backing(bd, path, NULL);
+		/* never probed: a locator naming a raw host file must not expose it */
+		ret = block_open_backing(bd, path, "vpc");
 		if (ret == -ENOENT)
 			continue;
 		if (ret < 0)
 			return ret;
 		if (!bd->backing)
-			return 0;
-		if (bd->backing->drv != &block_driver_vpc)
 			return 0;
 		pp = bd->backing->opaque;
 		if (!memcmp(pp->unique_id, p->parent_id, 16))

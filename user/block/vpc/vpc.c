@@ -221,7 +221,15 @@ static int vpc_dynamic_load(struct vpc_image *p, uint64_t hdr_off)
 			(unsigned long long)p->virtual_size);
 		return -EINVAL;
 	}
+	/* entries past the end of the disk are never used: do not load them */
+	if (p->max_table_entries > (p->virtual_size + p->block_size - 1) / p->block_size)
+		p->max_table_entries = (p->virtual_size + p->block_size - 1) / p->block_size;
 	bat_bytes = (uint64_t)p->max_table_entries * 4;
+	if (bat_bytes > VPC_BAT_MAX_BYTES) {
+		log_err("%s: VHD BAT of %llu bytes is larger than keel loads (%u)", p->name,
+			(unsigned long long)bat_bytes, VPC_BAT_MAX_BYTES);
+		return -EFBIG;
+	}
 	if (p->bat_offset > p->file_size || bat_bytes > p->file_size - p->bat_offset) {
 		log_err("%s: VHD BAT (%llu bytes at %llu) is beyond end of file", p->name,
 			(unsigned long long)bat_bytes, (unsigned long long)p->bat_offset);

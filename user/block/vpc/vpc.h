@@ -22,6 +22,7 @@
 #define VPC_MAX_BLOCK_SIZE	(256u << 20)
 #define VPC_BAT_UNUSED		0xffffffffu
 #define VPC_PARENT_LOCATORS	8
+#define VPC_BAT_MAX_BYTES	(64u << 20)	/* keel's bound: 16M blocks */
 
 typedef int (*vpc_pread_fn)(void *opaque, void *buf, size_t len, uint64_t off);
 typedef int (*vpc_parent_fn)(void *opaque, void *buf, size_t len, uint64_t off);
