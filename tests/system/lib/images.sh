@@ -188,7 +188,8 @@ img_l2()
 	chmod 755 "$root/init"
 	cp -r $SYSDIR/l2 "$root/keel/l2"
 	cp -r $SYSDIR/scenarios "$root/keel/scenarios"
-	[ -d tests/bench ] && cp -r tests/bench "$root/keel/bench"
+	mkdir -p "$root/keel/bench"
+	cp tests/bench/boot-l2.sh "$root/keel/bench/boot-l2"
 	cp "$L3_INITRD" "$root/keel/l3/initramfs.cpio"
 	if [ -x build/bin/keel ]; then
 		img_copy_bin "$root" build/bin/keel /keel/bin/keel

@@ -1,5 +1,6 @@
 # reboot-no-reboot: `reboot -f` in L3 under --no-reboot ends keel with exit 0,
 # and keel says it saw a reset (ARCHITECTURE.md "Lifecycle").
+VMM_TIMEOUT=60
 vmm_boot pvh 1 reboot --no-reboot
 [ "$VMM_RC" = 124 ] && fail "$KEEL_VMM did not exit after the guest's reboot under --no-reboot"
 expect_line 'L3: action=reboot' "L3 did not reach its reboot"
