@@ -51,6 +51,7 @@ struct acpi_pm {
 	uint64_t tmr_period_acked;	/* PM timer bit-23 period last acknowledged */
 	bool sci_level;
 	uint8_t sleep_logged;		/* sleep types already reported */
+	bool request_logged;		/* power-off/reset, until our reset */
 	struct loop_timer *tmr_timer;
 };
 
@@ -120,7 +121,9 @@ static void acpi_pm_timer_tick(void *opaque)
 static void acpi_pm_sleep(struct acpi_pm *pm, unsigned int slp_typ)
 {
 	if (slp_typ == PC_ACPI_S5_SLP_TYP) {
-		log_info("acpi-pm: guest entered S5, powering off");
+		if (!pm->request_logged)
+			log_info("acpi-pm: guest entered S5, powering off");
+		pm->request_logged = true;
 		machine_request(pm->ms, MACHINE_POWEROFF);
 		return;
 	}
@@ -270,7 +273,9 @@ static void acpi_pm_rcr_write(void *dev, uint64_t offset, const void *data, unsi
 	pthread_mutex_lock(&pm->lock);
 	pm->rcr = v & ~RCR_RST_CPU;
 	if (v & RCR_RST_CPU) {
-		log_info("acpi-pm: guest wrote 0x%02x to the reset control register", v);
+		if (!pm->request_logged)
+			log_info("acpi-pm: guest wrote 0x%02x to the reset control register", v);
+		pm->request_logged = true;
 		machine_request(pm->ms, MACHINE_RESET);
 	}
 	pthread_mutex_unlock(&pm->lock);
@@ -321,6 +326,7 @@ void acpi_pm_reset(struct acpi_pm *pm)
 	pm->gpe_sts = 0;
 	pm->gpe_en = 0;
 	pm->rcr = 0;
+	pm->request_logged = false;
 	pm->tmr_period_acked = acpi_pm_ticks(pm) >> PM_TMR_MSB_SHIFT;
 	acpi_pm_update_timer(pm);
 	acpi_pm_update_sci(pm);

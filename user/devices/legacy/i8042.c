@@ -63,6 +63,7 @@ struct i8042 {
 	unsigned int q_head, q_count;
 
 	int kbd_irq, aux_irq;	/* levels as last driven */
+	bool reset_logged;	/* until the machine resets us */
 };
 
 static void i8042_set_line(struct i8042 *kbc, unsigned int gsi, int *cur, int level,
@@ -201,13 +202,20 @@ static void i8042_aux_write(struct i8042 *kbc, uint8_t val)
 	i8042_push(kbc, KBD_RESEND, true, true);
 }
 
+static void i8042_request_reset(struct i8042 *kbc, const char *how, uint8_t val)
+{
+	if (!kbc->reset_logged) {
+		log_info("i8042: guest pulsed the reset line (%s 0x%02x)", how, val);
+		kbc->reset_logged = true;
+	}
+	machine_request(kbc->ms, MACHINE_RESET);
+}
+
 static void i8042_write_outport(struct i8042 *kbc, uint8_t val)
 {
 	kbc->outport = val | OUTP_RESET;
-	if (!(val & OUTP_RESET)) {
-		log_info("i8042: guest pulled the reset line (output port 0x%02x)", val);
-		machine_request(kbc->ms, MACHINE_RESET);
-	}
+	if (!(val & OUTP_RESET))
+		i8042_request_reset(kbc, "output port", val);
 }
 
 static void i8042_data_write(struct i8042 *kbc, uint8_t val)
@@ -284,10 +292,8 @@ static void i8042_command(struct i8042 *kbc, uint8_t cmd)
 		break;
 	case 0xf0 ... 0xff:
 		/* Pulse output lines low for 6 us: bit 0 is the CPU reset line. */
-		if (!(cmd & 0x01)) {
-			log_info("i8042: guest pulsed the reset line (command 0x%02x)", cmd);
-			machine_request(kbc->ms, MACHINE_RESET);
-		}
+		if (!(cmd & 0x01))
+			i8042_request_reset(kbc, "command", cmd);
 		break;
 	default:
 		log_debug("i8042: command 0x%02x ignored", cmd);
@@ -382,6 +388,7 @@ void i8042_reset(struct i8042 *kbc)
 	kbc->kbd_set = 2;
 	kbc->q_head = 0;
 	kbc->q_count = 0;
+	kbc->reset_logged = false;
 	memset(kbc->queue, 0, sizeof(kbc->queue));
 	i8042_update_irq(kbc, false);
 	pthread_mutex_unlock(&kbc->lock);
