@@ -592,6 +592,32 @@ static void test_vhdx_parent_locator_hostile(void **state)
 	img_free(im);
 }
 
+/* 4 KiB logical sectors: the chunk ratio is 8x larger and a bitmap bit covers 4 KiB */
+static void test_vhdx_4k_sectors(void **state)
+{
+	struct img *im = img_new(true);
+	struct vhdx_image *v;
+	uint8_t buf[16384];
+
+	put32(im->b + META_OFF + 65536 + 16, 4096);
+	memset(im->b + 4 * MIB, 0x55, MIB);
+	bat_set(im, 0, 4, VHDX_PAYLOAD_PARTIALLY_PRESENT);
+	bat_set(im, 32768, 7, VHDX_SB_PRESENT);
+	im->b[7 * MIB] = 0x02;		/* only the second 4 KiB sector is here */
+	assert_int_equal(img_open(im, &v), 0);
+	assert_int_equal(v->chunk_ratio, 32768);
+	assert_int_equal(v->bat_entries, 32769);
+	assert_int_equal(vhdx_image_read(v, buf, sizeof(buf), 0, parent_ee, NULL), 0);
+	assert_true(all_bytes(buf, 4096, 0xee));
+	assert_true(all_bytes(buf + 4096, 4096, 0x55));
+	assert_true(all_bytes(buf + 8192, 8192, 0xee));
+	/* a 512-byte read inside the present 4 KiB sector */
+	assert_int_equal(vhdx_image_read(v, buf, 512, 4096 + 1536, parent_ee, NULL), 0);
+	assert_true(all_bytes(buf, 512, 0x55));
+	vhdx_image_close(v);
+	img_free(im);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_vhdx_log_hostile),
 		cmocka_unit_test(test_vhdx_differencing),
 		cmocka_unit_test(test_vhdx_parent_locator_hostile),
+		cmocka_unit_test(test_vhdx_4k_sectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
