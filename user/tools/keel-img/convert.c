@@ -310,6 +310,8 @@ static int cv_compressed(struct cv *cv, uint32_t cluster)
 		}
 		if (block_buf_is_zero(buf, len))
 			goto next;
+		/* the image's last cluster may be partial: pad it with zeroes */
+		memset(buf + len, 0, cluster - len);
 		ret = block_write_compressed(cv->out, off, buf, len);
 		if (ret == -ENOTSUP) {
 			kimg_err("Compression not supported for this file format");
@@ -343,7 +345,8 @@ int kimg_convert(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL, *ofmt = "raw", *backing = NULL, *backing_fmt = NULL, *out;
-	enum block_cache cache = BLOCK_CACHE_WRITEBACK, src_cache = BLOCK_CACHE_WRITEBACK;
+	/* as qemu-img: the target is not flushed unless asked (-t writeback/none) */
+	enum block_cache cache = BLOCK_CACHE_UNSAFE, src_cache = BLOCK_CACHE_WRITEBACK;
 	enum block_aio aio = BLOCK_AIO_URING;
 	bool compress = false, quiet = false, no_create = false, target_zero = false;
 	struct block_opts opts;
