@@ -149,6 +149,7 @@ static int vpc_info(struct block_dev *bd, struct block_info *info)
 	if (p->disk_type == VPC_TYPE_DIFF) {
 		snprintf(info->backing_file, sizeof(info->backing_file), "%s",
 			 p->nparent_paths ? p->parent_paths[0] : p->parent_name);
+		snprintf(info->backing_fmt, sizeof(info->backing_fmt), "vpc");
 	}
 	block_info_add_str(info, "subformat", types[p->disk_type]);
 	block_info_add_str(info, "creator", p->creator_app);
