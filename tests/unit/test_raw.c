@@ -161,7 +161,7 @@ static void test_direct_bounce(void **state)
 {
 	struct block_open_opts o = { .format = "raw", .cache = BLOCK_CACHE_NONE,
 				     .aio = BLOCK_AIO_NATIVE };
-	char path[] = "keel-test-raw-direct.XXXXXX";
+	char path[] = "build/keel-test-raw-direct.XXXXXX";
 	unsigned char *al, un[1000 + 1];
 	struct block_dev *bd;
 	int fd;

@@ -188,6 +188,8 @@ struct block_info {
 	} specific[BLOCK_INFO_SPECIFIC_MAX];
 };
 
+/* Keys as qemu-img's JSON names them ("lazy-refcounts"); keel-img's human output shows
+ * dashes as spaces. Spaces are accepted too and become dashes in JSON. */
 void block_info_add_str(struct block_info *info, const char *key, const char *val);
 void block_info_add_int(struct block_info *info, const char *key, int64_t val);
 void block_info_add_bool(struct block_info *info, const char *key, bool val);

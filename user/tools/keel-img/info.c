@@ -109,8 +109,16 @@ static void info_json(struct block_dev *bd, const struct block_info *in,
 		kimg_json_str(in->format);
 		printf(",\n%s        \"data\": {\n", indent);
 		for (i = 0; i < in->nspecific; i++) {
+			char key[sizeof(in->specific[i].key)];
+			int j;
+
+			/* drivers may name keys either way: JSON uses dashes */
+			snprintf(key, sizeof(key), "%s", in->specific[i].key);
+			for (j = 0; key[j]; j++)
+				if (key[j] == ' ')
+					key[j] = '-';
 			printf("%s            ", indent);
-			kimg_json_str(in->specific[i].key);
+			kimg_json_str(key);
 			printf(": ");
 			if (in->specific[i].type == BLOCK_INFO_STR)
 				kimg_json_str(in->specific[i].str);
