@@ -385,9 +385,21 @@ static int64_t refcount_alloc_from(struct qcow2 *q, uint64_t n, uint64_t min)
 			if (c < end)
 				c = start = end;
 		}
+		uint64_t fend = qcow2_align_up(q->file_size, q->cluster_size) >> q->cluster_bits;
+
 		while (run < n) {
 			uint64_t idx = c >> q->refblock_bits, rc;
 
+			if (c >= fend) {
+				/* Nothing lives past the end of the file: a stale refcount
+				 * there is a leak, and reusing the cluster fixes it. */
+				if (!run)
+					start = c;
+				if (first_free == UINT64_MAX)
+					first_free = start;
+				run = n;
+				break;
+			}
 			if ((idx >= q->reftable_size || !q->reftable[idx]) && (c & (per - 1)) == 0) {
 				/* Whole uncovered range is free. */
 				if (!run)
@@ -426,17 +438,10 @@ static int64_t refcount_alloc_from(struct qcow2 *q, uint64_t n, uint64_t min)
 				return ret;
 			moved = true;
 		}
-		if (moved) {
-			uint64_t rc = 0;
-
-			for (uint64_t x = start; x < start + n && !rc; x++) {
-				ret = qcow2_refcount_get(q, x, &rc);
-				if (ret < 0)
-					return ret;
-			}
-			if (rc)
-				continue;
-		}
+		/* New blocks may sit where the run was (past the old end of file,
+		 * or a grown table): scan again, they are described now. */
+		if (moved)
+			continue;
 		for (uint64_t x = start; x < start + n; x++) {
 			ret = qcow2_refcount_set_raw(q, x, 1);
 			if (ret < 0)

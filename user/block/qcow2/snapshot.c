@@ -233,7 +233,7 @@ int qcow2_tree_update_refs(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size
 /* COPIED must be set exactly where the refcount is 1 (active L1 and its L2 tables). */
 int qcow2_fix_copied(struct qcow2 *q, bool fix, uint64_t *mismatch)
 {
-	uint64_t bad = 0;
+	uint64_t bad = 0, work = 0;
 	int ret = 0;
 
 	for (uint32_t i = 0; i < q->l1_size; i++) {
@@ -258,6 +258,10 @@ int qcow2_fix_copied(struct qcow2 *q, bool fix, uint64_t *mismatch)
 					return ret;
 			}
 		}
+		/* Bounded time on hostile images (many L1 entries, one table). */
+		work += q->l2_size;
+		if (work > (1ULL << 31))
+			return -EFBIG;
 		ret = qcow2_cache_get(&q->l2_cache, l2off, true, &l2);
 		if (ret < 0)
 			return ret;
