@@ -1325,3 +1325,27 @@ int block_write_compressed(struct block_dev *bd, uint64_t offset, const void *bu
 		return -ERANGE;
 	return bd->drv->write_compressed(bd, offset, buf, len);
 }
+
+bool block_can_compress_parallel(struct block_dev *bd)
+{
+	return bd->drv->compress && bd->drv->write_precompressed;
+}
+
+long block_compress(struct block_dev *bd, const void *buf, size_t len, void *out, size_t outlen)
+{
+	if (!bd->drv->compress)
+		return -ENOTSUP;
+	return bd->drv->compress(bd, buf, len, out, outlen);
+}
+
+int block_write_precompressed(struct block_dev *bd, uint64_t offset, const void *cbuf,
+			      size_t clen)
+{
+	if (!bd->drv->write_precompressed)
+		return -ENOTSUP;
+	if (bd->read_only)
+		return -EROFS;
+	if (offset >= bd->size)
+		return -ERANGE;
+	return bd->drv->write_precompressed(bd, offset, cbuf, clen);
+}

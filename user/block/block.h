@@ -256,6 +256,17 @@ struct block_driver {
 	 * len == cluster size or the tail of the image. NULL: not supported. */
 	int (*write_compressed)(struct block_dev *bd, uint64_t offset, const void *buf,
 				size_t len);
+	/* Optional split of write_compressed, so that keel-img convert -c compresses on
+	 * several threads. .compress must be thread-safe and touch no device state: it
+	 * compresses one cluster (len as for write_compressed, buf zero-padded to the
+	 * cluster size) into out (outlen >= 2 * cluster size) and returns the compressed
+	 * length, or -ENOSPC when that would not be smaller than the cluster (the caller
+	 * then writes the cluster normally). .write_precompressed stores such a result
+	 * (owner thread only). Both or neither. */
+	long (*compress)(struct block_dev *bd, const void *buf, size_t len, void *out,
+			 size_t outlen);
+	int (*write_precompressed)(struct block_dev *bd, uint64_t offset, const void *cbuf,
+				   size_t clen);
 };
 
 struct block_dev {
@@ -364,6 +375,11 @@ int block_snapshot_create(struct block_dev *bd, const char *name);
 int block_snapshot_apply(struct block_dev *bd, const char *name_or_id);
 int block_snapshot_delete(struct block_dev *bd, const char *name_or_id);
 int block_write_compressed(struct block_dev *bd, uint64_t offset, const void *buf, size_t len);
+/* True if the driver has .compress and .write_precompressed. */
+bool block_can_compress_parallel(struct block_dev *bd);
+long block_compress(struct block_dev *bd, const void *buf, size_t len, void *out, size_t outlen);
+int block_write_precompressed(struct block_dev *bd, uint64_t offset, const void *cbuf,
+			      size_t clen);
 
 /* ---- request pool for drivers' child requests (single thread, no lock) ---- */
 

@@ -2,9 +2,11 @@
  * writable format, sparse, pipelined on the shared I/O engine; -c compresses. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/keel-img/keel_img.h"
 
@@ -328,6 +330,117 @@ next:
 	return ret;
 }
 
+/* ---- convert -c on several threads (drivers with .compress) ---- */
+
+#define CVZ_BATCH 64
+
+struct cvz {
+	struct cv *cv;
+	uint32_t cluster;
+	int n;				/* clusters in this batch */
+	uint64_t off[CVZ_BATCH];
+	size_t len[CVZ_BATCH];
+	bool skip[CVZ_BATCH];		/* all zero */
+	long clen[CVZ_BATCH];
+	uint8_t *in, *out;		/* CVZ_BATCH clusters, 2 * CVZ_BATCH clusters */
+	int next;			/* next cluster to compress (atomic) */
+};
+
+static void *cvz_worker(void *opaque)
+{
+	struct cvz *z = opaque;
+	int i;
+
+	while ((i = __atomic_fetch_add(&z->next, 1, __ATOMIC_RELAXED)) < z->n) {
+		if (z->skip[i])
+			continue;
+		z->clen[i] = block_compress(z->cv->out, z->in + (size_t)i * z->cluster,
+					    z->len[i], z->out + (size_t)i * 2 * z->cluster,
+					    2 * (size_t)z->cluster);
+	}
+	return NULL;
+}
+
+static int cvz_write_batch(struct cvz *z)
+{
+	struct cv *cv = z->cv;
+	int i, ret;
+
+	for (i = 0; i < z->n; i++) {
+		if (z->skip[i])
+			continue;
+		if (z->clen[i] == -ENOSPC)
+			ret = block_pwrite(cv->out, z->off[i], z->in + (size_t)i * z->cluster,
+					   z->len[i]);
+		else if (z->clen[i] < 0)
+			ret = (int)z->clen[i];
+		else
+			ret = block_write_precompressed(cv->out, z->off[i],
+							z->out + (size_t)i * 2 * z->cluster,
+							(size_t)z->clen[i]);
+		if (ret < 0) {
+			kimg_err("error while writing compressed cluster at %llu: %s",
+				 (unsigned long long)z->off[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int cv_compressed_parallel(struct cv *cv, uint32_t cluster, int nthreads)
+{
+	struct cvz z = { .cv = cv, .cluster = cluster };
+	pthread_t tids[16];
+	uint64_t off = 0, pnum;
+	int i, t, ret = 0, st;
+
+	z.in = block_alloc_aligned((size_t)CVZ_BATCH * cluster);
+	z.out = malloc((size_t)CVZ_BATCH * 2 * cluster);
+	if (!z.in || !z.out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (off < cv->total && !ret) {
+		/* gather a batch: read on this thread, the page cache makes it cheap */
+		for (z.n = 0; z.n < CVZ_BATCH && off < cv->total; z.n++, off += cluster) {
+			size_t len = cv->total - off < cluster ? cv->total - off : cluster;
+			uint8_t *p = z.in + (size_t)z.n * cluster;
+
+			i = cv_src_index(cv, off);
+			z.off[z.n] = off;
+			z.len[z.n] = len;
+			z.skip[z.n] = false;
+			st = block_status(cv->src[i], off - cv->src_base[i], len, &pnum, NULL);
+			if (st >= 0 && (st & BLOCK_STATUS_ZERO) && pnum >= len) {
+				z.skip[z.n] = true;
+				continue;
+			}
+			ret = cv_read_sources(cv, off, p, len);
+			if (ret < 0) {
+				kimg_err("error while reading at byte %llu: %s",
+					 (unsigned long long)off, strerror(-ret));
+				goto out;
+			}
+			memset(p + len, 0, cluster - len);
+			z.skip[z.n] = block_buf_is_zero(p, len);
+		}
+		z.next = 0;
+		for (t = 0; t < nthreads - 1; t++)
+			if (pthread_create(&tids[t], NULL, cvz_worker, &z))
+				break;
+		cvz_worker(&z);
+		while (t > 0)
+			pthread_join(tids[--t], NULL);
+		ret = cvz_write_batch(&z);
+		cv->done_bytes = off < cv->total ? off : cv->total;
+		cv_progress(cv);
+	}
+out:
+	free(z.in);
+	free(z.out);
+	return ret;
+}
+
 static void cv_usage(void)
 {
 	fprintf(stderr, "usage: keel-img convert [-c] [-p] [-q] [-n] [-f fmt] [-t cache] "
@@ -487,7 +600,13 @@ int kimg_convert(int argc, char **argv)
 			kimg_err("Compression not supported for this file format");
 			goto out_close;
 		}
-		ret = cv_compressed(cv, info.cluster_size);
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (block_can_compress_parallel(cv->out) && ncpu > 1)
+			ret = cv_compressed_parallel(cv, info.cluster_size,
+						     ncpu > 16 ? 16 : (int)ncpu);
+		else
+			ret = cv_compressed(cv, info.cluster_size);
 	} else {
 		cv->nslots = (int)nslots;
 		for (i = 0; i < cv->nslots; i++) {
