@@ -229,8 +229,24 @@ static void test_unix_socket(void **state)
 	assert_true(wait_received(&r, 100));
 	assert_memory_equal(r.buf, data, 100);
 
-	/* The client leaves: writes are dropped; a new client is accepted. */
+	/* The client sends and leaves while input is paused: nothing is lost. */
+	pthread_mutex_lock(&r.lock);
+	r.budget = 0;
+	pthread_mutex_unlock(&r.lock);
+	assert_int_equal(write(fd, "x", 1), 1);
+	usleep(50000);
+	assert_int_equal(received(&r), 100);
+	assert_int_equal(write(fd, "tail", 4), 4);
 	close(fd);
+	usleep(20000);
+	pthread_mutex_lock(&r.lock);
+	r.budget = SIZE_MAX;
+	pthread_mutex_unlock(&r.lock);
+	chardev_input_resume(cd);
+	assert_true(wait_received(&r, 105));
+	assert_memory_equal(r.buf + 100, "xtail", 5);
+
+	/* The client is gone: writes are dropped; a new client is accepted. */
 	usleep(20000);
 	for (i = 0; i < 100; i++)
 		assert_int_equal(chardev_write(cd, "x", 1), 1);
