@@ -1,4 +1,4 @@
-/* Unit tests for user/devices/legacy/acpi_pm.c: PM1 W1C/enable, sleep types, PM timer, GPE0, SCI, 0xCF9. */
+/* Unit tests for user/devices/legacy/acpi_pm.c: PM1, sleep types, PM timer, GPE0, SCI, 0xCF9. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/lib/chardev.c: null, file, unix (one client, backpressure), stdio pipes, pty. */
+/* Unit tests for user/lib/chardev.c: null, file, unix (one client, backpressure), stdio, pty. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/devices/legacy/i8042.c: controller commands, keyboard replies, IRQs, reset. */
+/* Unit tests for user/devices/legacy/i8042.c: commands, keyboard replies, IRQs, reset. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

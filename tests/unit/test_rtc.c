@@ -1,4 +1,4 @@
-/* Unit tests for user/devices/legacy/rtc.c: time formats, SET, UIP, register C/D, CMOS RAM, IRQ 8. */
+/* Unit tests for user/devices/legacy/rtc.c: time formats, SET, UIP, registers, CMOS RAM, IRQ 8. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
