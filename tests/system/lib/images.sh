@@ -26,7 +26,7 @@ img_missing_tools()
 	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc; do
 		command -v "$t" >/dev/null 2>&1 || echo "$t"
 	done
-	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q dynamically &&
+	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 		echo busybox-static
 	return 0
 }
@@ -176,30 +176,29 @@ img_l2_base()
 }
 
 # The small part of L2 rebuilt on every run: keel, its libraries, the L3
-# initramfs and the scripts. $1 = extra directory to copy into /keel (optional).
-# Sets L2_INITRD (base + top concatenated).
+# initramfs and the scripts, in a directory of this run only (several runs may
+# share build/harness). Sets L2_INITRD (base + top concatenated), removed at exit.
 img_l2()
 {
-	local root=$HARNESS/l2-top-root top=$HARNESS/l2-top.cpio
+	local root top
 	img_kernel && img_l3 && img_l2_base || return 1
-	rm -rf "$root"
-	mkdir -p "$root/keel/bin" "$root/keel/l3"
+	IMG_RUN_DIR=$(mktemp -d "$HARNESS/run.XXXXXX") || return 1
+	trap 'rm -rf "$IMG_RUN_DIR"' EXIT
+	root=$IMG_RUN_DIR/root top=$IMG_RUN_DIR/top.cpio
+	mkdir -p "$root/keel/bin" "$root/keel/l3" "$root/keel/bench"
 	cp $SYSDIR/l2/init "$root/init"
 	chmod 755 "$root/init"
 	cp -r $SYSDIR/l2 "$root/keel/l2"
 	cp -r $SYSDIR/scenarios "$root/keel/scenarios"
-	mkdir -p "$root/keel/bench"
 	cp tests/bench/boot-l2.sh "$root/keel/bench/boot-l2"
 	cp "$L3_INITRD" "$root/keel/l3/initramfs.cpio"
 	if [ -x build/bin/keel ]; then
 		img_copy_bin "$root" build/bin/keel /keel/bin/keel
 	fi
-	if [ -x "$HARNESS/vmm-watch" ]; then
-		cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
-	fi
+	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
 	img_cpio "$root" "$top"
-	L2_INITRD=$HARNESS/l2-initramfs.cpio
-	cat "$L2_BASE" "$top" >"$L2_INITRD.tmp" && mv "$L2_INITRD.tmp" "$L2_INITRD"
+	L2_INITRD=$IMG_RUN_DIR/l2-initramfs.cpio
+	cat "$L2_BASE" "$top" >"$L2_INITRD"
 }
 
 # vmm-watch: static helper that runs a VMM, logs its console and times markers.
@@ -207,12 +206,20 @@ img_vmm_watch()
 {
 	local out=$HARNESS/vmm-watch src=$SYSDIR/l2/vmm_watch.c
 	img_newer "$out" "$src" || return 0
-	mkdir -p "$HARNESS"
-	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out" "$src"
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out.tmp" "$src" &&
+		mv "$out.tmp" "$out"
 }
 
 # img_all: everything L2 needs. Returns non-zero with a message on failure.
 img_all()
 {
-	img_vmm_watch && img_l2
+	mkdir -p "$HARNESS"
+	# the cached parts are built under a lock: runs may start side by side
+	exec {IMG_LOCK}>"$HARNESS/.lock"
+	flock "$IMG_LOCK"
+	img_vmm_watch && img_kernel && img_l3 && img_l2_base
+	local st=$?
+	flock -u "$IMG_LOCK"
+	exec {IMG_LOCK}>&-
+	[ $st = 0 ] && img_l2
 }
