@@ -245,24 +245,46 @@ static void test_cmos_ram(void **state)
 	assert_int_equal(rd(c, 0x40), 0x55);
 }
 
-/* UIP is set only briefly (244 us per second), so waits for it to fall end. */
+/*
+ * UIP is set only in the last 244 us of each second, so a guest's wait for it
+ * to fall ends at once. Each read is bracketed by host clock readings; reads
+ * that fell wholly inside or wholly outside the window must agree with it.
+ * Sleeping until just before a second boundary makes in-window reads likely
+ * even on a loaded machine; a few boundaries are tried.
+ */
 static void test_uip_brief(void **state)
 {
 	struct ctx *c = *state;
-	struct timespec start, now;
-	long reads = 0, uip = 0;
+	const long window_start = 1000000000L - 244000;
+	struct timespec t0, t1, wake;
+	int inside = 0, outside = 0, attempt;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		if (rd(c, 0x0a) & 0x80)
-			uip++;
-		reads++;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		/* Run past a few second boundaries, in case we are preempted. */
-	} while ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec <
-		 (uip ? 1100000000L : 5000000000L));
-	assert_true(uip > 0);
-	assert_true(uip * 100 < reads);	/* well under 1% of the time */
+	for (attempt = 0; attempt < 20 && (inside < 3 || outside < 3); attempt++) {
+		clock_gettime(CLOCK_REALTIME, &t0);
+		wake.tv_sec = t0.tv_sec;
+		wake.tv_nsec = window_start - 300000;	/* 300 us before the window */
+		if (t0.tv_nsec >= wake.tv_nsec)
+			wake.tv_sec++;
+		clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &wake, NULL);
+		do {
+			uint8_t a;
+
+			clock_gettime(CLOCK_REALTIME, &t0);
+			a = rd(c, 0x0a);
+			clock_gettime(CLOCK_REALTIME, &t1);
+			if (t0.tv_sec != t1.tv_sec)
+				continue;
+			if (t0.tv_nsec >= window_start) {
+				assert_int_equal(a & 0x80, 0x80);
+				inside++;
+			} else if (t1.tv_nsec < window_start) {
+				assert_int_equal(a & 0x80, 0);
+				outside++;
+			}
+		} while (t1.tv_sec == wake.tv_sec && t1.tv_nsec - wake.tv_nsec < 2000000);
+	}
+	assert_true(inside >= 3);
+	assert_true(outside >= 3);
 }
 
 static int wait_irq(struct ctx *c, int ms)
