@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint64_t b = 0; b < v->payload_blocks && b < 4096; b++) {
 			off = b * v->block_size + (b % 7) * 512;
 			if (off + 1024 <= v->virtual_size)
-				vhdx_image_read(v, buf, 1024, off, b & 1 ? fuzz_parent : NULL, NULL);
+				vhdx_image_read(v, buf, 1024, off, b & 1 ? fuzz_parent : NULL,
+						NULL);
 		}
 		vhdx_image_close(v);
 	}

@@ -82,7 +82,8 @@ static bool vhdx_log_entry_parse(const struct vhdx_log_scan *s, uint32_t off,
 			if (desc_area + (uint64_t)(ndata + 1) * VHDX_LOG_SECTOR > e->length)
 				return false;
 			ds = h + desc_area + (uint64_t)ndata * VHDX_LOG_SECTOR;
-			if (memcmp(ds, "data", 4) || vhdx_le32(ds + 4) != (uint32_t)(e->seq >> 32) ||
+			if (memcmp(ds, "data", 4) ||
+			    vhdx_le32(ds + 4) != (uint32_t)(e->seq >> 32) ||
 			    vhdx_le32(ds + 4092) != (uint32_t)e->seq)
 				return false;
 			ndata++;

@@ -217,7 +217,7 @@ int vhdx_meta_load(struct vhdx_image *v)
 		if (len == 0 ? off != 0 :
 		    off < VHDX_METADATA_TABLE_SIZE || len > VHDX_METADATA_ITEM_MAX ||
 		    off > v->meta_length || len > v->meta_length - off) {
-			log_err("%s: VHDX metadata item %u (%u bytes at %u) lies outside the region",
+			log_err("%s: VHDX metadata item %u (%u bytes at %u) is outside the region",
 				v->name, i, len, off);
 			goto out;
 		}

@@ -32,7 +32,8 @@ uint32_t vpc_checksum(const uint8_t *buf, size_t len, size_t checksum_at)
 
 static bool vpc_footer_valid(const uint8_t *f)
 {
-	return !memcmp(f, "conectix", 8) && vpc_checksum(f, VPC_FOOTER_SIZE, 64) == vpc_be32(f + 64);
+	return !memcmp(f, "conectix", 8) &&
+	       vpc_checksum(f, VPC_FOOTER_SIZE, 64) == vpc_be32(f + 64);
 }
 
 /* The footer is at the end; dynamic disks keep a copy at offset 0, used when the end
@@ -145,7 +146,7 @@ static int vpc_locators_parse(struct vpc_image *p, const uint8_t *h)
 			if (memcmp(e, order[o].code, 4) || len == 0)
 				continue;
 			if (len > sizeof(raw) || off > p->file_size || len > p->file_size - off) {
-				log_err("%s: VHD parent locator %d (%u bytes at %llu) is too long or beyond end of file",
+				log_err("%s: VHD parent locator %d (%u bytes at %llu) is too long or past the end",
 					p->name, i, len, (unsigned long long)off);
 				return -EINVAL;
 			}
