@@ -64,7 +64,7 @@ static bool wait_received(struct receiver *r, size_t n)
 {
 	int i;
 
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < 5000; i++) {
 		if (received(r) >= n)
 			return true;
 		usleep(1000);

@@ -440,7 +440,7 @@ static bool wait_for(bool (*cond)(struct ctx *), struct ctx *c)
 {
 	int i;
 
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < 5000; i++) {
 		if (cond(c))
 			return true;
 		usleep(1000);
