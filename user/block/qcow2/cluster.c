@@ -315,6 +315,9 @@ int qcow2_readv(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovc
 
 	if (off > q->h.size || len > q->h.size - off)
 		return -EINVAL;
+	ret = qcow2_compress_drain(q);
+	if (ret < 0)
+		return ret;
 	while (done < len) {
 		uint64_t goff = off + done, e, host, nhost;
 		size_t in = goff & (cs - 1), run = cs - in;
@@ -509,7 +512,9 @@ int qcow2_writev(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iov
 
 	if (off > q->h.size || len > q->h.size - off)
 		return -EINVAL;
-	ret = qcow2_begin_write(q);
+	ret = qcow2_compress_drain(q);
+	if (ret == 0)
+		ret = qcow2_begin_write(q);
 	if (ret < 0)
 		return ret;
 	while (done < len) {
@@ -621,7 +626,9 @@ int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 
 	if (off > q->h.size || len > q->h.size - off)
 		return -EINVAL;
-	ret = qcow2_begin_write(q);
+	ret = qcow2_compress_drain(q);
+	if (ret == 0)
+		ret = qcow2_begin_write(q);
 	if (ret < 0)
 		return ret;
 	while (off < end) {
@@ -677,41 +684,16 @@ int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 	return qcow2_process_frees(q);
 }
 
-int qcow2_write_compressed(struct qcow2 *q, uint64_t off, const void *buf)
+/* Store one cluster: compressed when that saves space, else as normal data. */
+int qcow2_place_compressed(struct qcow2 *q, uint64_t off, const void *raw, const uint8_t *comp,
+			   size_t clen)
 {
 	uint64_t cs = q->cluster_size, l1i, l2i, l2off, e;
-	size_t clen;
 	uint8_t *l2;
-	int ret = qcow2_begin_write(q);
+	int ret;
 
-	if (ret < 0)
-		return ret;
-	if (off & (cs - 1))
-		return -EINVAL;
-	if (q->h.compression_type == QCOW2_COMP_ZSTD) {
-		if (!q->zstd_cctx && !(q->zstd_cctx = ZSTD_createCCtx()))
-			return -ENOMEM;
-		clen = ZSTD_compressCCtx(q->zstd_cctx, q->cbuf, 2 * cs, buf, cs, 3);
-		if (ZSTD_isError(clen))
-			return -EIO;
-	} else {
-		z_stream zs = { 0 };
-
-		if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-				 Z_DEFAULT_STRATEGY) != Z_OK)
-			return -ENOMEM;
-		zs.next_in = (Bytef *)buf;
-		zs.avail_in = (uInt)cs;
-		zs.next_out = q->cbuf;
-		zs.avail_out = (uInt)(2 * cs);
-		ret = deflate(&zs, Z_FINISH);
-		clen = 2 * cs - zs.avail_out;
-		deflateEnd(&zs);
-		if (ret != Z_STREAM_END)
-			return -EIO;
-	}
-	if (clen >= cs) {
-		struct iovec v = { (void *)buf, cs };
+	if (!comp || clen == 0 || clen >= cs) {
+		struct iovec v = { (void *)raw, cs };
 
 		return qcow2_writev(q, off, &v, 1, cs);
 	}
@@ -724,7 +706,7 @@ int qcow2_write_compressed(struct qcow2 *q, uint64_t off, const void *buf)
 
 	if (host < 0)
 		return (int)host;
-	ret = qcow2_pwrite_meta(q, (uint64_t)host, q->cbuf, clen);
+	ret = qcow2_pwrite_meta(q, (uint64_t)host, comp, clen);
 	if (ret < 0)
 		return ret;
 	ret = qcow2_l2_load(q, (unsigned)l1i, true, &l2, &l2off);
@@ -744,7 +726,10 @@ int qcow2_write_compressed(struct qcow2 *q, uint64_t off, const void *buf)
 
 int qcow2_flush_meta(struct qcow2 *q)
 {
-	int ret = qcow2_process_frees(q);
+	int ret = qcow2_compress_drain(q);
+
+	if (ret == 0)
+		ret = qcow2_process_frees(q);
 
 	if (ret == 0)
 		ret = qcow2_cache_flush(&q->l2_cache);
@@ -759,6 +744,9 @@ int qcow2_block_status(struct qcow2 *q, uint64_t off, uint64_t *len, int *kind_o
 	uint64_t cs = q->cluster_size, e, host, nhost, run;
 	int kind, nk, ret;
 
+	ret = qcow2_compress_drain(q);
+	if (ret < 0)
+		return ret;
 	ret = cluster_lookup(q, off, &e);
 	if (ret < 0)
 		return ret;

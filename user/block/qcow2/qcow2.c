@@ -88,6 +88,7 @@ static int qcow2_load_l1(struct qcow2 *q)
 
 static void qcow2_free_state(struct qcow2 *q)
 {
+	qcow2_compress_stop(q);
 	qcow2_snapshot_free_all(q);
 	qcow2_cache_destroy(&q->l2_cache);
 	qcow2_cache_destroy(&q->rb_cache);
@@ -98,6 +99,10 @@ static void qcow2_free_state(struct qcow2 *q)
 	}
 	ZSTD_freeDCtx(q->zstd_dctx);
 	ZSTD_freeCCtx(q->zstd_cctx);
+	if (q->zs_def) {
+		deflateEnd(q->zs_def);
+		free(q->zs_def);
+	}
 	if (q->bops && q->bops->close)
 		q->bops->close(q->backing);
 	free(q->l1);

@@ -199,6 +199,9 @@ struct qcow2 {
 	void *zstd_dctx;
 	void *zstd_cctx;
 	void *zs;		/* z_stream for inflate */
+	void *zs_def;		/* z_stream for deflate */
+	struct qcow2_cpool *cpool;	/* compression workers (convert -c) */
+	bool in_drain;
 	uint64_t comp_cursor;	/* next byte for compressed writes, 0 = none */
 	struct iovec *iov_tmp;
 	int iov_tmp_max;
@@ -238,7 +241,15 @@ void qcow2_refblock_set(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_
 int qcow2_l2_load(struct qcow2 *q, unsigned l1_index, bool alloc, uint8_t **l2, uint64_t *l2_off);
 int qcow2_readv(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovcnt, size_t len);
 int qcow2_writev(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iovcnt, size_t len);
+int qcow2_place_compressed(struct qcow2 *q, uint64_t off, const void *raw, const uint8_t *comp,
+			   size_t clen);
+
+/* compress.c */
+size_t qcow2_compress(int type, void **zstd_cctx, void **zs, const void *in, size_t len,
+		      uint8_t *out, size_t cap);
 int qcow2_write_compressed(struct qcow2 *q, uint64_t off, const void *buf);
+int qcow2_compress_drain(struct qcow2 *q);
+void qcow2_compress_stop(struct qcow2 *q);
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero);
 int qcow2_flush_meta(struct qcow2 *q);
 int qcow2_decompress(struct qcow2 *q, const uint8_t *in, size_t in_len, uint8_t *out);
