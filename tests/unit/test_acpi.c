@@ -198,6 +198,8 @@ static void test_fadt(void **state)
 	assert_memory_equal(f + 116, "\x01\x08\x00\x01", 4);
 	assert_int_equal(rd64(f + 120), 0xCF9);
 	assert_int_equal(f[128], 6);
+	/* CENTURY: CMOS index of the RTC's century byte. */
+	assert_int_equal(f[108], 0x32);
 	/* X_ GAS blocks: System I/O, width = length * 8, same ports. */
 	assert_memory_equal(f + 148, "\x01\x20\x00", 3);
 	assert_int_equal(rd64(f + 152), cfg.pm1a_evt_port);

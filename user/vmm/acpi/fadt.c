@@ -73,6 +73,8 @@ size_t acpi_fadt_build(struct acpi_blob *b, const struct acpi_config *cfg,
 	/* Latencies above 100/1000 us say C2/C3 are not supported. */
 	acpi_put16(b, t + FADT_P_LVL2_LAT, 101);
 	acpi_put16(b, t + FADT_P_LVL3_LAT, 1001);
+	/* The RTC keeps the century in CMOS byte 0x32, as PC firmware does. */
+	acpi_put8(b, t + FADT_CENTURY, FADT_RTC_CENTURY_INDEX);
 	acpi_put16(b, t + FADT_IAPC_BOOT_ARCH,
 		   FADT_BOOT_LEGACY_DEVICES | FADT_BOOT_8042);
 	/* PWR_BUTTON clear: fixed power button; 24-bit timer: no TMR_VAL_EXT. */

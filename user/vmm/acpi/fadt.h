@@ -38,6 +38,8 @@
 #define FADT_X_GPE0_BLK		220
 #define FADT_HYPERVISOR_ID	268
 #define FADT_LEN		276
+
+#define FADT_RTC_CENTURY_INDEX	0x32
 #define FADT_REVISION		6
 #define FADT_MINOR		0
 
