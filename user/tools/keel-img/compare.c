@@ -8,10 +8,10 @@
 
 #include "tools/keel-img/keel_img.h"
 
-#define CMP_CHUNK (1u << 20)
+#define COMPARE_CHUNK (1u << 20)
 
 /* First differing byte, rounded down to a sector as qemu-img reports it. */
-static uint64_t cmp_mismatch(const uint8_t *a, const uint8_t *b, size_t len, uint64_t off)
+static uint64_t compare_mismatch(const uint8_t *a, const uint8_t *b, size_t len, uint64_t off)
 {
 	size_t i;
 
@@ -21,7 +21,7 @@ static uint64_t cmp_mismatch(const uint8_t *a, const uint8_t *b, size_t len, uin
 	return (off + i) & ~(uint64_t)(BLOCK_SECTOR_SIZE - 1);
 }
 
-static int cmp_zero_tail(struct block_dev *bd, uint64_t from, uint8_t *buf, bool progress,
+static int compare_zero_tail(struct block_dev *bd, uint64_t from, uint8_t *buf, bool progress,
 			 uint64_t total, const char *name)
 {
 	uint64_t off = from, pnum;
@@ -29,7 +29,7 @@ static int cmp_zero_tail(struct block_dev *bd, uint64_t from, uint8_t *buf, bool
 	int st, ret;
 
 	while (off < bd->size) {
-		len = bd->size - off < CMP_CHUNK ? bd->size - off : CMP_CHUNK;
+		len = bd->size - off < COMPARE_CHUNK ? bd->size - off : COMPARE_CHUNK;
 		st = block_status(bd, off, len, &pnum, NULL);
 		if (st >= 0 && (st & BLOCK_STATUS_ZERO)) {
 			off += pnum;
@@ -113,8 +113,8 @@ int kimg_compare(int argc, char **argv)
 	if (kimg_open(&b, argv[optind + 1], fmt2, false, BLOCK_CACHE_WRITEBACK, BLOCK_AIO_URING,
 		      false, ctx) < 0)
 		goto out;
-	ba = block_alloc_aligned(CMP_CHUNK);
-	bb = block_alloc_aligned(CMP_CHUNK);
+	ba = block_alloc_aligned(COMPARE_CHUNK);
+	bb = block_alloc_aligned(COMPARE_CHUNK);
 	if (!ba || !bb)
 		goto out;
 	if (strict && a->size != b->size) {
@@ -126,7 +126,7 @@ int kimg_compare(int argc, char **argv)
 	common = a->size < b->size ? a->size : b->size;
 	total = a->size > b->size ? a->size : b->size;
 	for (off = 0; off < common; off += len) {
-		len = common - off < CMP_CHUNK ? common - off : CMP_CHUNK;
+		len = common - off < COMPARE_CHUNK ? common - off : COMPARE_CHUNK;
 		sa = block_status(a, off, len, &pa, NULL);
 		sb = block_status(b, off, len, &pb, NULL);
 		if (sa >= 0 && sb >= 0 && (sa & BLOCK_STATUS_ZERO) && (sb & BLOCK_STATUS_ZERO)) {
@@ -144,7 +144,7 @@ int kimg_compare(int argc, char **argv)
 		if (memcmp(ba, bb, len)) {
 			if (!quiet)
 				printf("Content mismatch at offset %llu!\n",
-				       (unsigned long long)cmp_mismatch(ba, bb, len, off));
+				       (unsigned long long)compare_mismatch(ba, bb, len, off));
 			rc = 1;
 			goto out;
 		}
@@ -156,7 +156,7 @@ int kimg_compare(int argc, char **argv)
 
 		if (!quiet)
 			printf("Warning: Image size mismatch!\n");
-		rc = cmp_zero_tail(big, common, ba, progress, total, big->filename);
+		rc = compare_zero_tail(big, common, ba, progress, total, big->filename);
 		if (rc)
 			goto out;
 	}

@@ -10,27 +10,27 @@
 
 #include "tools/keel-img/keel_img.h"
 
-#define CV_SLOTS_MAX	64
-#define CV_CHUNK	(2u << 20)
+#define CONVERT_SLOTS_MAX	64
+#define CONVERT_CHUNK	(2u << 20)
 
-enum cv_stage { CV_IDLE, CV_READING, CV_READ_DONE, CV_WRITING, CV_WRITE_DONE };
+enum convert_stage { CONVERT_IDLE, CONVERT_READING, CONVERT_READ_DONE, CONVERT_WRITING, CONVERT_WRITE_DONE };
 
-struct cv;
+struct convert;
 
-struct cv_slot {
+struct convert_slot {
 	struct block_req req;
 	struct iovec iov;
-	struct cv *cv;
+	struct convert *cv;
 	uint8_t *buf;
 	uint8_t *cmp;		/* backing content, -B only */
 	uint64_t off;		/* in the output */
 	size_t len;
 	size_t cursor;		/* next byte of buf to write */
-	enum cv_stage stage;
-	struct cv_slot *next_ready;
+	enum convert_stage stage;
+	struct convert_slot *next_ready;
 };
 
-struct cv {
+struct convert {
 	struct block_dev **src;
 	uint64_t *src_base;
 	int nsrc;
@@ -46,12 +46,12 @@ struct cv {
 	double last_pct;
 	int err;
 	int busy;		/* slots with a request in flight */
-	struct cv_slot slots[CV_SLOTS_MAX];
+	struct convert_slot slots[CONVERT_SLOTS_MAX];
 	int nslots;
-	struct cv_slot *ready;	/* completed requests waiting for the main loop */
+	struct convert_slot *ready;	/* completed requests waiting for the main loop */
 };
 
-static void cv_progress(struct cv *cv)
+static void convert_progress(struct convert *cv)
 {
 	double pct;
 
@@ -64,7 +64,7 @@ static void cv_progress(struct cv *cv)
 	}
 }
 
-static int cv_src_index(struct cv *cv, uint64_t off)
+static int convert_src_index(struct convert *cv, uint64_t off)
 {
 	int i;
 
@@ -74,25 +74,25 @@ static int cv_src_index(struct cv *cv, uint64_t off)
 	return i;
 }
 
-static void cv_done(struct block_req *req, int ret)
+static void convert_done(struct block_req *req, int ret)
 {
-	struct cv_slot *s = req->opaque;
-	struct cv *cv = s->cv;
+	struct convert_slot *s = req->opaque;
+	struct convert *cv = s->cv;
 
 	cv->busy--;
 	if (ret < 0 && !cv->err) {
 		kimg_err("error while %s at byte %llu: %s",
-			 s->stage == CV_READING ? "reading" : "writing",
+			 s->stage == CONVERT_READING ? "reading" : "writing",
 			 (unsigned long long)req->offset, strerror(-ret));
 		cv->err = ret;
 	}
-	s->stage = s->stage == CV_READING ? CV_READ_DONE : CV_WRITE_DONE;
+	s->stage = s->stage == CONVERT_READING ? CONVERT_READ_DONE : CONVERT_WRITE_DONE;
 	s->next_ready = cv->ready;
 	cv->ready = s;
 }
 
 /* Does this granule need writing? */
-static bool cv_granule_needed(struct cv_slot *s, size_t off, size_t len)
+static bool convert_granule_needed(struct convert_slot *s, size_t off, size_t len)
 {
 	if (s->cmp)
 		return memcmp(s->buf + off, s->cmp + off, len) != 0;
@@ -103,7 +103,7 @@ static bool cv_granule_needed(struct cv_slot *s, size_t off, size_t len)
 
 /* Start the next write of the slot's buffer, skipping granules that need none.
  * Returns false when the slot has nothing more to write. */
-static bool cv_write_next(struct cv *cv, struct cv_slot *s)
+static bool convert_write_next(struct convert *cv, struct convert_slot *s)
 {
 	size_t g = cv->sparse, start, end;
 
@@ -117,7 +117,7 @@ static bool cv_write_next(struct cv *cv, struct cv_slot *s)
 		while (start < s->len) {
 			size_t n = s->len - start < g ? s->len - start : g;
 
-			if (cv_granule_needed(s, start, n))
+			if (convert_granule_needed(s, start, n))
 				break;
 			start += n;
 		}
@@ -127,7 +127,7 @@ static bool cv_write_next(struct cv *cv, struct cv_slot *s)
 		while (end < s->len) {
 			size_t n = s->len - end < g ? s->len - end : g;
 
-			if (!cv_granule_needed(s, end, n))
+			if (!convert_granule_needed(s, end, n))
 				break;
 			end += n;
 		}
@@ -140,19 +140,19 @@ static bool cv_write_next(struct cv *cv, struct cv_slot *s)
 	s->req.offset = s->off + start;
 	s->req.iov = &s->iov;
 	s->req.iovcnt = 1;
-	s->req.done = cv_done;
+	s->req.done = convert_done;
 	s->req.opaque = s;
-	s->stage = CV_WRITING;
+	s->stage = CONVERT_WRITING;
 	cv->busy++;
 	block_submit(cv->out, &s->req);
 	return true;
 }
 
 /* Plan the next piece of work for an idle slot. Returns false when none is left. */
-static bool cv_start(struct cv *cv, struct cv_slot *s)
+static bool convert_start(struct convert *cv, struct convert_slot *s)
 {
 	while (cv->next_off < cv->total && !cv->err) {
-		int i = cv_src_index(cv, cv->next_off);
+		int i = convert_src_index(cv, cv->next_off);
 		struct block_dev *src = cv->src[i];
 		uint64_t local = cv->next_off - cv->src_base[i];
 		uint64_t len = cv->chunk - (cv->next_off % cv->chunk), pnum;
@@ -171,7 +171,7 @@ static bool cv_start(struct cv *cv, struct cv_slot *s)
 			cv->next_off += pnum;
 			if (cv->fresh) {
 				cv->done_bytes += pnum;
-				cv_progress(cv);
+				convert_progress(cv);
 				continue;
 			}
 			/* existing target (-n): zero it explicitly */
@@ -180,12 +180,12 @@ static bool cv_start(struct cv *cv, struct cv_slot *s)
 			s->req.flags = BLOCK_REQ_MAY_UNMAP;
 			s->req.offset = off;
 			s->req.len = pnum;
-			s->req.done = cv_done;
+			s->req.done = convert_done;
 			s->req.opaque = s;
 			s->off = off;
 			s->len = pnum;
 			s->cursor = pnum;
-			s->stage = CV_WRITING;
+			s->stage = CONVERT_WRITING;
 			cv->busy++;
 			block_submit(cv->out, &s->req);
 			return true;
@@ -201,9 +201,9 @@ static bool cv_start(struct cv *cv, struct cv_slot *s)
 		s->req.offset = local;
 		s->req.iov = &s->iov;
 		s->req.iovcnt = 1;
-		s->req.done = cv_done;
+		s->req.done = convert_done;
 		s->req.opaque = s;
-		s->stage = CV_READING;
+		s->stage = CONVERT_READING;
 		cv->busy++;
 		block_submit(src, &s->req);
 		return true;
@@ -211,13 +211,13 @@ static bool cv_start(struct cv *cv, struct cv_slot *s)
 	return false;
 }
 
-static void cv_advance(struct cv *cv, struct cv_slot *s)
+static void convert_advance(struct convert *cv, struct convert_slot *s)
 {
 	int ret;
 
 	if (cv->err)
 		return;
-	if (s->stage == CV_READ_DONE) {
+	if (s->stage == CONVERT_READ_DONE) {
 		if (s->cmp) {
 			ret = block_read_backing(cv->out->backing, s->off, s->cmp, s->len);
 			if (ret < 0) {
@@ -226,26 +226,26 @@ static void cv_advance(struct cv *cv, struct cv_slot *s)
 				return;
 			}
 		}
-		if (cv_write_next(cv, s))
+		if (convert_write_next(cv, s))
 			return;
-	} else if (s->stage == CV_WRITE_DONE && s->cursor < s->len) {
-		if (cv_write_next(cv, s))
+	} else if (s->stage == CONVERT_WRITE_DONE && s->cursor < s->len) {
+		if (convert_write_next(cv, s))
 			return;
 	}
 	cv->done_bytes += s->len;
-	cv_progress(cv);
-	s->stage = CV_IDLE;
-	cv_start(cv, s);
+	convert_progress(cv);
+	s->stage = CONVERT_IDLE;
+	convert_start(cv, s);
 }
 
-static int cv_run(struct cv *cv)
+static int convert_run(struct convert *cv)
 {
-	struct cv_slot *s;
+	struct convert_slot *s;
 	int i, n;
 
 	aio_ctx_plug(cv->ctx);
 	for (i = 0; i < cv->nslots; i++)
-		if (!cv_start(cv, &cv->slots[i]))
+		if (!convert_start(cv, &cv->slots[i]))
 			break;
 	aio_ctx_unplug(cv->ctx);
 	for (;;) {
@@ -253,7 +253,7 @@ static int cv_run(struct cv *cv)
 			s = cv->ready;
 			cv->ready = s->next_ready;
 			aio_ctx_plug(cv->ctx);
-			cv_advance(cv, s);
+			convert_advance(cv, s);
 			aio_ctx_unplug(cv->ctx);
 		}
 		if (!cv->busy)
@@ -268,10 +268,10 @@ static int cv_run(struct cv *cv)
 }
 
 /* Read [off, off+len) of the concatenated sources, synchronously. */
-static int cv_read_sources(struct cv *cv, uint64_t off, uint8_t *buf, size_t len)
+static int convert_read_sources(struct convert *cv, uint64_t off, uint8_t *buf, size_t len)
 {
 	while (len) {
-		int i = cv_src_index(cv, off);
+		int i = convert_src_index(cv, off);
 		uint64_t local = off - cv->src_base[i];
 		size_t n = len;
 		int ret;
@@ -288,7 +288,7 @@ static int cv_read_sources(struct cv *cv, uint64_t off, uint8_t *buf, size_t len
 	return 0;
 }
 
-static int cv_compressed(struct cv *cv, uint32_t cluster)
+static int convert_compressed(struct convert *cv, uint32_t cluster)
 {
 	uint8_t *buf = block_alloc_aligned(cluster);
 	uint64_t off;
@@ -299,12 +299,12 @@ static int cv_compressed(struct cv *cv, uint32_t cluster)
 	for (off = 0; off < cv->total && !ret; off += cluster) {
 		size_t len = cv->total - off < cluster ? cv->total - off : cluster;
 		uint64_t pnum;
-		int i = cv_src_index(cv, off), st;
+		int i = convert_src_index(cv, off), st;
 
 		st = block_status(cv->src[i], off - cv->src_base[i], len, &pnum, NULL);
 		if (st >= 0 && (st & BLOCK_STATUS_ZERO) && pnum >= len)
 			goto next;
-		ret = cv_read_sources(cv, off, buf, len);
+		ret = convert_read_sources(cv, off, buf, len);
 		if (ret < 0) {
 			kimg_err("error while reading at byte %llu: %s", (unsigned long long)off,
 				 strerror(-ret));
@@ -324,7 +324,7 @@ static int cv_compressed(struct cv *cv, uint32_t cluster)
 				 (unsigned long long)off, strerror(-ret));
 next:
 		cv->done_bytes = off + len;
-		cv_progress(cv);
+		convert_progress(cv);
 	}
 	free(buf);
 	return ret;
@@ -332,23 +332,23 @@ next:
 
 /* ---- convert -c on several threads (drivers with .compress) ---- */
 
-#define CVZ_BATCH 64
+#define CONVERT_PAR_BATCH 64
 
-struct cvz {
-	struct cv *cv;
+struct convert_par {
+	struct convert *cv;
 	uint32_t cluster;
 	int n;				/* clusters in this batch */
-	uint64_t off[CVZ_BATCH];
-	size_t len[CVZ_BATCH];
-	bool skip[CVZ_BATCH];		/* all zero */
-	long clen[CVZ_BATCH];
-	uint8_t *in, *out;		/* CVZ_BATCH clusters, 2 * CVZ_BATCH clusters */
+	uint64_t off[CONVERT_PAR_BATCH];
+	size_t len[CONVERT_PAR_BATCH];
+	bool skip[CONVERT_PAR_BATCH];		/* all zero */
+	long clen[CONVERT_PAR_BATCH];
+	uint8_t *in, *out;		/* CONVERT_PAR_BATCH clusters, 2 * CONVERT_PAR_BATCH clusters */
 	int next;			/* next cluster to compress (atomic) */
 };
 
-static void *cvz_worker(void *opaque)
+static void *convert_par_worker(void *opaque)
 {
-	struct cvz *z = opaque;
+	struct convert_par *z = opaque;
 	int i;
 
 	while ((i = __atomic_fetch_add(&z->next, 1, __ATOMIC_RELAXED)) < z->n) {
@@ -361,9 +361,9 @@ static void *cvz_worker(void *opaque)
 	return NULL;
 }
 
-static int cvz_write_batch(struct cvz *z)
+static int convert_par_write_batch(struct convert_par *z)
 {
-	struct cv *cv = z->cv;
+	struct convert *cv = z->cv;
 	int i, ret;
 
 	for (i = 0; i < z->n; i++) {
@@ -387,26 +387,26 @@ static int cvz_write_batch(struct cvz *z)
 	return 0;
 }
 
-static int cv_compressed_parallel(struct cv *cv, uint32_t cluster, int nthreads)
+static int convert_compressed_parallel(struct convert *cv, uint32_t cluster, int nthreads)
 {
-	struct cvz z = { .cv = cv, .cluster = cluster };
+	struct convert_par z = { .cv = cv, .cluster = cluster };
 	pthread_t tids[16];
 	uint64_t off = 0, pnum;
 	int i, t, ret = 0, st;
 
-	z.in = block_alloc_aligned((size_t)CVZ_BATCH * cluster);
-	z.out = malloc((size_t)CVZ_BATCH * 2 * cluster);
+	z.in = block_alloc_aligned((size_t)CONVERT_PAR_BATCH * cluster);
+	z.out = malloc((size_t)CONVERT_PAR_BATCH * 2 * cluster);
 	if (!z.in || !z.out) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	while (off < cv->total && !ret) {
 		/* gather a batch: read on this thread, the page cache makes it cheap */
-		for (z.n = 0; z.n < CVZ_BATCH && off < cv->total; z.n++, off += cluster) {
+		for (z.n = 0; z.n < CONVERT_PAR_BATCH && off < cv->total; z.n++, off += cluster) {
 			size_t len = cv->total - off < cluster ? cv->total - off : cluster;
 			uint8_t *p = z.in + (size_t)z.n * cluster;
 
-			i = cv_src_index(cv, off);
+			i = convert_src_index(cv, off);
 			z.off[z.n] = off;
 			z.len[z.n] = len;
 			z.skip[z.n] = false;
@@ -415,7 +415,7 @@ static int cv_compressed_parallel(struct cv *cv, uint32_t cluster, int nthreads)
 				z.skip[z.n] = true;
 				continue;
 			}
-			ret = cv_read_sources(cv, off, p, len);
+			ret = convert_read_sources(cv, off, p, len);
 			if (ret < 0) {
 				kimg_err("error while reading at byte %llu: %s",
 					 (unsigned long long)off, strerror(-ret));
@@ -426,14 +426,14 @@ static int cv_compressed_parallel(struct cv *cv, uint32_t cluster, int nthreads)
 		}
 		z.next = 0;
 		for (t = 0; t < nthreads - 1; t++)
-			if (pthread_create(&tids[t], NULL, cvz_worker, &z))
+			if (pthread_create(&tids[t], NULL, convert_par_worker, &z))
 				break;
-		cvz_worker(&z);
+		convert_par_worker(&z);
 		while (t > 0)
 			pthread_join(tids[--t], NULL);
-		ret = cvz_write_batch(&z);
+		ret = convert_par_write_batch(&z);
 		cv->done_bytes = off < cv->total ? off : cv->total;
-		cv_progress(cv);
+		convert_progress(cv);
 	}
 out:
 	free(z.in);
@@ -441,7 +441,7 @@ out:
 	return ret;
 }
 
-static void cv_usage(void)
+static void convert_usage(void)
 {
 	fprintf(stderr, "usage: keel-img convert [-c] [-p] [-q] [-n] [-f fmt] [-t cache] "
 		"[-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] "
@@ -464,7 +464,7 @@ int kimg_convert(int argc, char **argv)
 	bool compress = false, quiet = false, no_create = false, target_zero = false;
 	struct block_opts opts;
 	struct block_info info;
-	struct cv *cv;
+	struct convert *cv;
 	uint64_t sparse = 4096, nslots = 8;
 	int c, i, ret, rc = 1;
 
@@ -520,8 +520,8 @@ int kimg_convert(int argc, char **argv)
 			break;
 		case 'm':
 			if (block_parse_size(optarg, &nslots) < 0 || !nslots ||
-			    nslots > CV_SLOTS_MAX) {
-				kimg_err("Invalid number of parallel requests (1..%d)", CV_SLOTS_MAX);
+			    nslots > CONVERT_SLOTS_MAX) {
+				kimg_err("Invalid number of parallel requests (1..%d)", CONVERT_SLOTS_MAX);
 				goto out_free;
 			}
 			break;
@@ -536,7 +536,7 @@ int kimg_convert(int argc, char **argv)
 		case 'U':
 			break;
 		default:
-			cv_usage();
+			convert_usage();
 			goto out_free;
 		}
 	}
@@ -544,7 +544,7 @@ int kimg_convert(int argc, char **argv)
 		cv->progress = false;
 	if (argc - optind < 2) {
 		kimg_err("Expecting image file name(s) and an output file name");
-		cv_usage();
+		convert_usage();
 		goto out_free;
 	}
 	if (backing && no_create) {
@@ -590,7 +590,7 @@ int kimg_convert(int argc, char **argv)
 	}
 	cv->fresh = !no_create || target_zero;
 	cv->sparse = sparse;
-	cv->chunk = CV_CHUNK;
+	cv->chunk = CONVERT_CHUNK;
 	if (block_get_info(cv->out, &info) == 0 && info.cluster_size > cv->chunk)
 		cv->chunk = info.cluster_size;
 	if (cv->progress)
@@ -603,10 +603,10 @@ int kimg_convert(int argc, char **argv)
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 		if (block_can_compress_parallel(cv->out) && ncpu > 1)
-			ret = cv_compressed_parallel(cv, info.cluster_size,
+			ret = convert_compressed_parallel(cv, info.cluster_size,
 						     ncpu > 16 ? 16 : (int)ncpu);
 		else
-			ret = cv_compressed(cv, info.cluster_size);
+			ret = convert_compressed(cv, info.cluster_size);
 	} else {
 		cv->nslots = (int)nslots;
 		for (i = 0; i < cv->nslots; i++) {
@@ -622,7 +622,7 @@ int kimg_convert(int argc, char **argv)
 		}
 		if (backing && !cv->sparse)
 			cv->sparse = 4096;
-		ret = cv_run(cv);
+		ret = convert_run(cv);
 	}
 	if (!ret)
 		ret = block_flush(cv->out);

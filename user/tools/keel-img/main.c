@@ -143,23 +143,41 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *usage;
+	const char *help;
 } kimg_cmds[] = {
 	{ "bench", kimg_bench, "bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] "
 	  "[--no-drain] [-i aio] [-n] [-o offset] [--pattern=N] [-q] [-r] [-s buffer_size] "
-	  "[-S step_size] [-t cache] [-w] filename" },
+	  "[-S step_size] [-t cache] [-w] filename",
+	  "Time COUNT (75000) reads, or writes with -w, of BUFFER_SIZE (4k) bytes, DEPTH (64)\n"
+	  "in flight, from OFFSET by STEP_SIZE (wrapping), or at random offsets with -r.\n"
+	  "-i io_uring|native|threads, -t writeback|none|unsafe, -n = -t none.\n" },
 	{ "check", kimg_check, "check [-q] [-f fmt] [--output=human|json] [-r leaks|all] "
-	  "filename" },
-	{ "compare", kimg_compare, "compare [-f fmt] [-F fmt] [-p] [-q] [-s] filename1 filename2" },
+	  "filename",
+	  "Check the image metadata; -r leaks frees leaked clusters, -r all also repairs\n"
+	  "corruptions. Exit: 0 clean, 1 check failed, 2 corruptions, 3 leaks, 63 no check.\n" },
+	{ "compare", kimg_compare, "compare [-f fmt] [-F fmt] [-p] [-q] [-s] filename1 filename2",
+	  "Compare guest-visible contents. Exit: 0 identical, 1 different, 2 error.\n"
+	  "Different sizes compare equal if the extra part is zero, unless -s (strict).\n" },
 	{ "convert", kimg_convert, "convert [-c] [-p] [-q] [-n] [-f fmt] [-t cache] "
 	  "[-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] "
-	  "[-S sparse_size] [-m num] [-W] filename [filename2 [...]] output_filename" },
+	  "[-S sparse_size] [-m num] [-W] filename [filename2 [...]] output_filename",
+	  "Copy the images (concatenated) into a new image of OUTPUT_FMT (raw), sparse.\n"
+	  "-c compress, -n write into an existing image, -B make an overlay of\n"
+	  "BACKING_FILE holding only the differences, -p progress, -m requests in flight.\n" },
 	{ "create", kimg_create, "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] "
-	  "[-o options] filename [size]" },
+	  "[-o options] filename [size]",
+	  "Create an image (default raw). -o key=value,... format options (raw:\n"
+	  "preallocation; qcow2: cluster_size, refcount_bits, lazy_refcounts,\n"
+	  "compression_type, compat). Without SIZE, the backing file's size.\n" },
 	{ "info", kimg_info, "info [-f fmt] [--output=human|json] [--backing-chain] [-U] "
-	  "filename" },
-	{ "resize", kimg_resize, "resize [-f fmt] [-q] [--shrink] filename [+ | -]size" },
+	  "filename",
+	  "Show format, sizes, backing file, snapshots and format specific details;\n"
+	  "--output=json prints qemu-img's JSON fields.\n" },
+	{ "resize", kimg_resize, "resize [-f fmt] [-q] [--shrink] filename [+ | -]size",
+	  "Set the virtual size, or grow/shrink it by +SIZE/-SIZE; shrinking needs --shrink.\n" },
 	{ "snapshot", kimg_snapshot, "snapshot [-q] [-l | -a snapshot | -c snapshot | "
-	  "-d snapshot] [-f fmt] filename" },
+	  "-d snapshot] [-f fmt] filename",
+	  "List (-l, default), create (-c), apply (-a) or delete (-d) internal snapshots.\n" },
 };
 
 static void kimg_usage(FILE *out)
@@ -205,7 +223,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], kimg_cmds[i].name))
 			continue;
 		if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("usage: keel-img %s\n", kimg_cmds[i].usage);
+			printf("usage: keel-img %s\n\n%s", kimg_cmds[i].usage, kimg_cmds[i].help);
 			return 0;
 		}
 		return kimg_cmds[i].fn(argc - 1, argv + 1);
