@@ -87,3 +87,11 @@ check_rc "bench on a too small image fails" 1 "$KEEL_IMG" bench -q -s 16M -f raw
 check_rc "open of a missing file fails with exit 1" 1 "$KEEL_IMG" info "$T/missing"
 check_rc "unknown format is refused" 1 "$KEEL_IMG" info -f nosuchfmt "$T/src.raw"
 check_rc "a directory is not an image" 1 "$KEEL_IMG" info "$T"
+
+# -S 0: no sparse detection, the output is fully allocated (as qemu-img)
+rm -f "$T/full.raw"
+"$KEEL_IMG" convert -S 0 -f raw -O raw "$T/src.raw" "$T/full.raw" >"$T/log" 2>&1
+check_same "convert -S 0 is exact" "$T/src.raw" "$T/full.raw"
+a_full=$(stat -c %b "$T/full.raw")
+if [ $((a_full * 512)) -ge $((64 << 20)) ]; then ok "convert -S 0 allocates everything"
+else not_ok "convert -S 0 allocates everything" "$((a_full * 512)) bytes allocated"; fi

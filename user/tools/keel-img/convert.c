@@ -165,7 +165,7 @@ static bool convert_start(struct convert *cv, struct convert_slot *s)
 			st = BLOCK_STATUS_DATA;
 			pnum = len;
 		}
-		if ((st & BLOCK_STATUS_ZERO) && !s->cmp) {
+		if ((st & BLOCK_STATUS_ZERO) && !s->cmp && cv->sparse) {
 			uint64_t off = cv->next_off;
 
 			cv->next_off += pnum;
