@@ -25,7 +25,8 @@
  *    bd->opaque, sets bd->size (virtual size in bytes), and opens a backing file with
  *    block_open_backing() if it has one (depth limit and loop detection are done there).
  *    Return a negative errno and log once ("file.qcow2: L1 table offset ... beyond
- *    end of file") on failure; .close is NOT called when .open fails.
+ *    end of file") on failure; .close is NOT called when .open fails, and a backing
+ *    device already opened with block_open_backing() is closed by the generic layer.
  * 4. .submit(bd, req) starts an asynchronous request. The generic layer has already
  *    checked op, bounds (offset + len <= bd->size), read-only, and filled req->len for
  *    reads and writes. The driver finishes it exactly once with block_req_complete(req,
