@@ -493,6 +493,48 @@ static void test_backing_limits(void **state)
 	free(path);
 }
 
+static void test_backing_relative(void **state)
+{
+	char *top = tmp_path("top"), *base = tmp_path("base"), *third = tmp_path("third");
+	struct block_open_opts o = { .format = "raw", .read_only = true,
+				     .max_backing_depth = 2 };
+	const char *base_name = strrchr(base, '/') + 1;
+	const char *top_name = strrchr(top, '/') + 1;
+	unsigned char buf[64];
+	struct block_dev *bd, *b;
+
+	write_file(top, 4096, 1);
+	write_file(base, 1000, 2);
+	write_file(third, 512, 3);
+	assert_int_equal(block_open(&bd, top, &o), 0);
+	/* a relative name is relative to the directory of the image naming it */
+	assert_int_equal(block_open_backing(bd, base_name, "raw"), 0);
+	b = bd->backing;
+	assert_non_null(b);
+	assert_ptr_equal(b->parent, bd);
+	assert_int_equal(b->backing_depth, 1);
+	assert_true(b->read_only);
+	assert_ptr_equal(b->aio, bd->aio);	/* same engine context */
+	assert_int_equal(b->size, 1000);
+	/* reads through it, zeroes past its end */
+	assert_int_equal(block_read_backing(b, 990, buf, sizeof(buf)), 0);
+	assert_int_equal(buf[0], expect_byte(990, 2));
+	assert_true(block_buf_is_zero(buf + 10, sizeof(buf) - 10));
+	/* the top image as the backing file of its own backing file: a loop */
+	assert_int_equal(block_open_backing(b, top_name, "raw"), -ELOOP);
+	/* max_backing_depth = 2 is inherited: depth 2 opens, depth 3 does not */
+	assert_int_equal(block_open_backing(b, third, "raw"), 0);
+	assert_int_equal(b->backing->backing_depth, 2);
+	assert_int_equal(block_open_backing(b->backing, base_name, "raw"), -ELOOP);
+	block_close(bd);
+	unlink(top);
+	unlink(base);
+	unlink(third);
+	free(top);
+	free(base);
+	free(third);
+}
+
 static void test_probe(void **state)
 {
 	uint8_t buf[BLOCK_PROBE_SIZE] = { 0 };
@@ -528,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_sync_wrappers),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_backing_limits),
+		cmocka_unit_test(test_backing_relative),
 		cmocka_unit_test(test_probe),
 	};
 
