@@ -3,7 +3,6 @@
 #ifndef KEEL_BLOCK_QCOW2_QCOW2_H
 #define KEEL_BLOCK_QCOW2_QCOW2_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,7 +144,6 @@ struct qcow2 {
 	struct block_file *file;	/* when opened through the block layer */
 	bool writable;
 	bool no_sync;
-	pthread_mutex_t lock;
 
 	struct qcow2_header h;
 	struct qcow2_ext *exts;
