@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,8 +37,6 @@ struct smoke {
 	struct vcpu vcpus[2];
 	unsigned int nr_vcpus;
 };
-
-static const char *skip_reason;
 
 static void com_write(void *dev, uint64_t off, const void *data, unsigned int size)
 {
@@ -141,37 +140,7 @@ static void smoke_teardown(struct smoke *s)
 	bus_fini(&s->mmio);
 }
 
-static int group_setup(void **state)
-{
-	static struct kvm kvm;
-
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		skip_reason = "no usable /dev/kvm on this machine";
-		return 0;
-	}
-	log_threshold = LOG_ERR;
-	if (kvm_open(&kvm)) {
-		skip_reason = "KVM lacks capabilities keel needs";
-		return 0;
-	}
-	*state = &kvm;
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	if (*state)
-		kvm_close(*state);
-	return 0;
-}
-
-#define NEED_KVM()							\
-	do {								\
-		if (skip_reason) {					\
-			print_message("# SKIP %s\n", skip_reason);	\
-			skip();						\
-		}							\
-	} while (0)
+static struct kvm *kvm_state;
 
 static void test_pio_and_poweroff(void **state)
 {
@@ -194,8 +163,7 @@ static void test_pio_and_poweroff(void **state)
 	struct smoke s;
 	bool ok;
 
-	NEED_KVM();
-	assert_int_equal(smoke_setup(&s, *state, code, sizeof(code), 2), 0);
+	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 2), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[0]), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[1]), 0);
 	ok = smoke_wait(&s, VCPU_EVENT_POWEROFF);
@@ -220,16 +188,7 @@ static void test_triple_fault_is_reset(void **state)
 	struct smoke s;
 	bool ok;
 
-	NEED_KVM();
-	/*
-	 * kvm-pvm emulates all CPL0 code, and KVM's emulator delivers real-mode
-	 * interrupts without the IDT limit check, so this guest never faults there.
-	 */
-	if (!access("/sys/module/kvm_pvm", F_OK)) {
-		print_message("# SKIP kvm-pvm does not check the real-mode IDT limit\n");
-		skip();
-	}
-	assert_int_equal(smoke_setup(&s, *state, code, sizeof(code), 1), 0);
+	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 1), 0);
 	assert_int_equal(guest_mem_write(&s.mem, 0x1100, empty_idt, sizeof(empty_idt)), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[0]), 0);
 	ok = smoke_wait(&s, VCPU_EVENT_RESET);
@@ -244,7 +203,35 @@ int main(void)
 		cmocka_unit_test(test_pio_and_poweroff),
 		cmocka_unit_test(test_triple_fault_is_reset),
 	};
+	struct kvm kvm;
+	unsigned int n = 2;
+	int ret;
 
+	/*
+	 * cmocka reports skips as "not ok ... # SKIP", which TAP counters read
+	 * as failures: skipped tests are left out and reported here instead.
+	 */
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		printf("ok - test_vcpu # SKIP no usable /dev/kvm on this machine\n");
+		return 0;
+	}
+	log_threshold = LOG_ERR;
+	if (kvm_open(&kvm)) {
+		printf("ok - test_vcpu # SKIP this KVM lacks capabilities keel needs\n");
+		return 0;
+	}
+	kvm_state = &kvm;
+	/*
+	 * kvm-pvm emulates all CPL0 code, and KVM's emulator delivers real-mode
+	 * interrupts without the IDT limit check, so that guest never faults there.
+	 */
+	if (!access("/sys/module/kvm_pvm", F_OK))
+		n = 1;
 	vcpu_signals_init();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	ret = _cmocka_run_group_tests("test_vcpu", tests, n, NULL, NULL);
+	if (n == 1)
+		printf("ok - test_triple_fault_is_reset # SKIP kvm-pvm does not check the "
+		       "real-mode IDT limit\n");
+	kvm_close(&kvm);
+	return ret;
 }
