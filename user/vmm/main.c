@@ -137,6 +137,9 @@ int main(int argc, char **argv)
 	int action;
 
 	log_set_program("keel");
+	/* Debug lines (unclaimed ports, machine layout) are off unless asked for. */
+	if (getenv("KEEL_DEBUG"))
+		log_threshold = LOG_DEBUG;
 	atexit(chardev_restore_all);
 	action = cli_parse(argc, argv, &cfg, err, sizeof(err));
 	switch (action) {
