@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "block/aio/aio.h"
@@ -321,6 +326,41 @@ static void test_engine_threads(void **state)
 	engine_rw(BLOCK_AIO_THREADS);
 }
 
+/* With io_uring forbidden (as container seccomp profiles do), the default engine falls
+ * back to the thread pool instead of failing. Runs in a child: seccomp is one-way. */
+static void test_engine_fallback(void **state)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]),
+				   .filter = filter };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct aio_ctx *ctx;
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(3);
+		if (aio_ctx_new(&ctx, BLOCK_AIO_URING, 8) < 0)
+			_exit(1);
+		if (aio_ctx_engine(ctx) != BLOCK_AIO_THREADS)
+			_exit(2);
+		aio_ctx_free(ctx);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_engine_names(void **state)
 {
 	enum block_aio e;
@@ -565,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_engine_uring),
 		cmocka_unit_test(test_engine_native),
 		cmocka_unit_test(test_engine_threads),
+		cmocka_unit_test(test_engine_fallback),
 		cmocka_unit_test(test_engine_names),
 		cmocka_unit_test(test_submit_checks),
 		cmocka_unit_test(test_sync_wrappers),

@@ -68,6 +68,15 @@ int aio_ctx_new(struct aio_ctx **out, enum block_aio engine, unsigned int depth)
 		return ret;
 	}
 	ret = ctx->ops->init(ctx, depth ? depth : 128);
+	if (ret < 0 && engine == BLOCK_AIO_URING && ret != -ENOMEM) {
+		/* io_uring can be switched off (sysctl, container seccomp profiles):
+		 * the thread pool works everywhere */
+		log_warn("aio: io_uring unavailable (%s), using the thread pool",
+			 strerror(-ret));
+		ctx->ops = &aio_threads_ops;
+		ctx->engine_kind = BLOCK_AIO_THREADS;
+		ret = ctx->ops->init(ctx, depth ? depth : 128);
+	}
 	if (ret < 0) {
 		log_err("aio: cannot set up the %s engine: %s", ctx->ops->name, strerror(-ret));
 		close(ctx->efd);
