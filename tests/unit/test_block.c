@@ -17,8 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
+
 #include "block/aio/aio.h"
 #include "block/block.h"
+#include "lib/loop.h"
 
 static char *tmp_path(const char *name)
 {
@@ -575,6 +578,109 @@ static void test_backing_relative(void **state)
 	free(third);
 }
 
+/* The I/O thread pattern: the engine's eventfd in an epoll loop, block_poll() when it
+ * fires, new requests submitted from completion callbacks. No wakeup may be lost. */
+struct loop_io {
+	struct loop *loop;
+	struct block_dev *bd;
+	struct block_req req[32];
+	struct iovec iov[32];
+	unsigned char buf[32][4096];
+	int issued, completed, errors, total;
+};
+
+static void loop_io_issue(struct loop_io *io, int slot);
+
+static void loop_io_done(struct block_req *req, int ret)
+{
+	struct loop_io *io = req->opaque;
+	int slot = (int)(req - io->req);
+	uint64_t off = req->offset;
+
+	if (ret < 0 || io->buf[slot][0] != expect_byte(off, 4) ||
+	    io->buf[slot][4095] != expect_byte(off + 4095, 4))
+		io->errors++;
+	if (++io->completed == io->total)
+		loop_stop(io->loop, 0);
+	else if (io->issued < io->total)
+		loop_io_issue(io, slot);
+}
+
+static void loop_io_issue(struct loop_io *io, int slot)
+{
+	struct block_req *r = &io->req[slot];
+
+	memset(r, 0, offsetof(struct block_req, bd));
+	io->iov[slot] = (struct iovec){ io->buf[slot], 4096 };
+	r->op = BLOCK_OP_READ;
+	r->offset = (uint64_t)(io->issued * 37 % 256) * 4096;
+	r->iov = &io->iov[slot];
+	r->iovcnt = 1;
+	r->done = loop_io_done;
+	r->opaque = io;
+	io->issued++;
+	block_submit(io->bd, r);
+}
+
+static void loop_io_event(void *opaque, uint32_t events)
+{
+	struct loop_io *io = opaque;
+
+	block_poll(io->bd);
+}
+
+static void loop_io_timeout(void *opaque)
+{
+	loop_stop(opaque, 1);
+}
+
+static void io_thread_pattern(enum block_aio engine)
+{
+	char *path = tmp_path("loop");
+	struct block_open_opts o = { .format = "raw", .read_only = true, .aio = engine };
+	struct loop_io *io = calloc(1, sizeof(*io));
+	struct loop_timer *t;
+	int i;
+
+	assert_non_null(io);
+	write_file(path, 256 * 4096, 4);
+	io->loop = loop_new();
+	assert_non_null(io->loop);
+	assert_int_equal(block_open(&io->bd, path, &o), 0);
+	assert_int_equal(loop_add_fd(io->loop, block_event_fd(io->bd), EPOLLIN, loop_io_event,
+				     io), 0);
+	t = loop_timer_new(io->loop, loop_io_timeout, io->loop);
+	assert_int_equal(loop_timer_arm(t, 10ULL * 1000000000ULL, 0), 0);
+	io->total = 2000;
+	for (i = 0; i < 32; i++)
+		loop_io_issue(io, i);
+	assert_int_equal(loop_run(io->loop), 0);	/* 1 = timed out: a lost wakeup */
+	assert_int_equal(io->completed, io->total);
+	assert_int_equal(io->errors, 0);
+	loop_timer_free(t);
+	loop_del_fd(io->loop, block_event_fd(io->bd));
+	block_close(io->bd);
+	loop_free(io->loop);
+	unlink(path);
+	free(path);
+	free(io);
+}
+
+static void test_io_thread_uring(void **state)
+{
+	io_thread_pattern(BLOCK_AIO_URING);
+}
+
+static void test_io_thread_native(void **state)
+{
+	io_thread_pattern(BLOCK_AIO_NATIVE);
+}
+
+static void test_io_thread_threads(void **state)
+{
+	io_thread_pattern(BLOCK_AIO_THREADS);
+}
+
 static void test_probe(void **state)
 {
 	uint8_t buf[BLOCK_PROBE_SIZE] = { 0 };
@@ -612,6 +718,9 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_backing_limits),
 		cmocka_unit_test(test_backing_relative),
+		cmocka_unit_test(test_io_thread_uring),
+		cmocka_unit_test(test_io_thread_native),
+		cmocka_unit_test(test_io_thread_threads),
 		cmocka_unit_test(test_probe),
 	};
 
