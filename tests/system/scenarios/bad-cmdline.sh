@@ -10,11 +10,11 @@ grep -q '^nobody:' /etc/passwd 2>/dev/null ||
 	echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
 chmod 666 /dev/kvm 2>/dev/null
 bad=0
-# one case per line: label | arguments (eval'd) | command prefix
+# one case per line: label | arguments (eval'd) | nobody (run as nobody)
 cat >"$W/cases" <<CASES
 missing kernel|run --kernel $W/nonexistent
 no --kernel|run --memory 256M
-unreadable kernel|run --kernel $W/unreadable|chpst -u nobody
+unreadable kernel|run --kernel $W/unreadable|nobody
 non-kernel file|run --kernel $W/junk
 directory as kernel|run --kernel /keel
 missing initrd|run --kernel $K --initrd $W/nonexistent
@@ -32,7 +32,12 @@ bad serial|run --kernel $K --serial bogus:thing
 unknown command|frobnicate
 CASES
 while IFS='|' read -r label args prefix; do
-	eval "timeout -s KILL 20 $prefix keel $args" </dev/null >"$W/out.txt" 2>"$W/err.txt"
+	if [ "$prefix" = nobody ]; then
+		timeout -s KILL 20 su -s /bin/sh nobody -c "$(command -v keel) $args" \
+			</dev/null >"$W/out.txt" 2>"$W/err.txt"
+	else
+		eval "timeout -s KILL 20 keel $args" </dev/null >"$W/out.txt" 2>"$W/err.txt"
+	fi
 	rc=$?
 	lines=$(wc -l <"$W/err.txt")
 	first=$(head -n1 "$W/err.txt")
