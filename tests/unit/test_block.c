@@ -299,13 +299,21 @@ static void engine_rw(enum block_aio engine)
 	req[0] = (struct block_req){ .op = BLOCK_OP_READ, .iov = iov[1], .iovcnt = 1,
 				     .done = eng_done, .opaque = &res };
 	aio_ctx_submit(ctx, 9999, &req[0]);
-	req[1] = (struct block_req){ .op = BLOCK_OP_DISCARD, .done = eng_done, .opaque = &res };
+	req[1] = (struct block_req){ .op = (enum block_op)77, .done = eng_done,
+				     .opaque = &res };
 	req[1].priv.u64[0] = 1;
 	aio_ctx_submit(ctx, fd, &req[1]);
-	while (res.done < 2)
+	/* discard: fallocate in the engine, or refused by engines without it */
+	req[2] = (struct block_req){ .op = BLOCK_OP_DISCARD, .offset = 0, .len = 4096,
+				     .done = eng_done, .opaque = &res };
+	req[2].priv.u64[0] = 2;
+	aio_ctx_submit(ctx, fd, &req[2]);
+	while (res.done < 3)
 		assert_true(aio_ctx_wait(ctx) > 0);
 	assert_int_equal(res.ret[0], -EBADF);
 	assert_int_equal(res.ret[1], -EOPNOTSUPP);
+	assert_int_equal(res.ret[2], aio_ctx_can_fallocate(ctx) ? 0 : -EOPNOTSUPP);
+	assert_int_equal(aio_ctx_can_fallocate(ctx), engine != BLOCK_AIO_NATIVE);
 	assert_int_equal(aio_ctx_wait(ctx), 0);	/* nothing in flight: returns at once */
 
 	aio_ctx_free(ctx);

@@ -197,6 +197,52 @@ static void test_direct_bounce(void **state)
 	unlink(path);
 }
 
+/* tmpfs has hole punching but no FALLOC_FL_ZERO_RANGE: write-zeroes must fall back to
+ * writing zeroes, or fail with -ENOTSUP under BLOCK_REQ_NO_FALLBACK; on every engine. */
+static void zeroes_fallback(enum block_aio engine)
+{
+	char path[] = "/dev/shm/keel-test-raw-zeroes.XXXXXX";
+	unsigned char buf[8192];
+	struct block_dev *bd;
+	int fd;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		skip();
+	close(fd);
+	assert_int_equal(block_create("raw", path, 1 << 20, NULL), 0);
+	bd = raw_open_rw(path, engine);
+	memset(buf, 0x99, sizeof(buf));
+	assert_int_equal(block_pwrite(bd, 4096, buf, sizeof(buf)), 0);
+	assert_int_equal(block_write_zeroes(bd, 5000, 3000, BLOCK_REQ_NO_FALLBACK), -ENOTSUP);
+	assert_int_equal(block_write_zeroes(bd, 5000, 3000, 0), 0);
+	assert_int_equal(block_pread(bd, 4096, buf, sizeof(buf)), 0);
+	assert_int_equal(buf[903], 0x99);
+	assert_true(block_buf_is_zero(buf + 904, 3000));
+	assert_int_equal(buf[3904], 0x99);
+	/* punching works on tmpfs */
+	assert_int_equal(block_discard(bd, 4096, 8192), 0);
+	assert_int_equal(block_pread(bd, 4096, buf, sizeof(buf)), 0);
+	assert_true(block_buf_is_zero(buf, sizeof(buf)));
+	block_close(bd);
+	unlink(path);
+}
+
+static void test_zeroes_fallback_uring(void **state)
+{
+	zeroes_fallback(BLOCK_AIO_URING);
+}
+
+static void test_zeroes_fallback_native(void **state)
+{
+	zeroes_fallback(BLOCK_AIO_NATIVE);
+}
+
+static void test_zeroes_fallback_threads(void **state)
+{
+	zeroes_fallback(BLOCK_AIO_THREADS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +250,9 @@ int main(void)
 		cmocka_unit_test(test_status_discard_zeroes),
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_direct_bounce),
+		cmocka_unit_test(test_zeroes_fallback_uring),
+		cmocka_unit_test(test_zeroes_fallback_native),
+		cmocka_unit_test(test_zeroes_fallback_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

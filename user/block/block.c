@@ -773,12 +773,20 @@ void block_file_submit(struct block_file *f, struct block_req *req)
 		aio_ctx_submit(f->aio, f->fd, req);
 		return;
 	case BLOCK_OP_DISCARD:
-		/* fallocate has no async form; it only touches extent metadata */
-		ret = block_file_discard(f, req->offset, req->len);
-		aio_ctx_defer(f->aio, req, ret);
-		return;
 	case BLOCK_OP_WRITE_ZEROES:
-		ret = f->read_only ? -EROFS : block_file_zeroes(f, req);
+		if (f->read_only) {
+			aio_ctx_defer(f->aio, req, -EROFS);
+			return;
+		}
+		if (aio_ctx_can_fallocate(f->aio)) {
+			aio_ctx_submit(f->aio, f->fd, req);
+			return;
+		}
+		/* libaio has no fallocate: do it here, it only touches extent metadata */
+		if (req->op == BLOCK_OP_DISCARD)
+			ret = block_file_discard(f, req->offset, req->len);
+		else
+			ret = block_file_zeroes(f, req);
 		aio_ctx_defer(f->aio, req, ret);
 		return;
 	default:

@@ -1,6 +1,7 @@
 /* I/O engines, common part: context, eventfd, deferred completions and short transfers
  * (issue 3, "I/O engines"). The engines themselves are uring.c, libaio.c, threads.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -132,6 +133,11 @@ void aio_ctx_defer(struct aio_ctx *ctx, struct block_req *req, int ret)
 	aio_ctx_signal(ctx);
 }
 
+bool aio_ctx_can_fallocate(struct aio_ctx *ctx)
+{
+	return ctx->ops->fallocate;
+}
+
 void aio_ctx_submit(struct aio_ctx *ctx, int fd, struct block_req *req)
 {
 	struct aio_req_state *st = (struct aio_req_state *)req->eng.bytes;
@@ -139,8 +145,25 @@ void aio_ctx_submit(struct aio_ctx *ctx, int fd, struct block_req *req)
 
 	st->fd = fd;
 	st->done_bytes = 0;
-	if (req->op != BLOCK_OP_READ && req->op != BLOCK_OP_WRITE &&
-	    req->op != BLOCK_OP_FLUSH) {
+	st->mode = 0;
+	switch (req->op) {
+	case BLOCK_OP_READ:
+	case BLOCK_OP_WRITE:
+	case BLOCK_OP_FLUSH:
+		break;
+	case BLOCK_OP_DISCARD:
+	case BLOCK_OP_WRITE_ZEROES:
+		if (!ctx->ops->fallocate) {
+			aio_ctx_defer(ctx, req, -EOPNOTSUPP);
+			return;
+		}
+		/* a hole reads as zeroes: write-zeroes that may unmap punches one */
+		if (req->op == BLOCK_OP_DISCARD || (req->flags & BLOCK_REQ_MAY_UNMAP))
+			st->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+		else
+			st->mode = FALLOC_FL_ZERO_RANGE;
+		break;
+	default:
 		aio_ctx_defer(ctx, req, -EOPNOTSUPP);
 		return;
 	}
@@ -219,12 +242,37 @@ out:
 	return n;
 }
 
+/* Write-zeroes the filesystem could not do with fallocate: zero range, then real zeroes. */
+static long aio_zeroes_fallback(struct block_req *req, int fd, int mode)
+{
+	static const char zero[65536];
+	uint64_t off = req->offset, end = req->offset + req->len;
+	ssize_t n;
+
+	if (mode != FALLOC_FL_ZERO_RANGE &&
+	    fallocate(fd, FALLOC_FL_ZERO_RANGE, req->offset, req->len) == 0)
+		return 0;
+	if (req->flags & BLOCK_REQ_NO_FALLBACK)
+		return -ENOTSUP;
+	while (off < end) {
+		n = pwrite(fd, zero, end - off < sizeof(zero) ? end - off : sizeof(zero), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += n;
+	}
+	return 0;
+}
+
 void aio_ctx_finish(struct aio_ctx *ctx, struct block_req *req, long res)
 {
 	struct aio_req_state *st = (struct aio_req_state *)req->eng.bytes;
 	int ret = 0;
 
 	ctx->inflight--;
+	if (req->op == BLOCK_OP_WRITE_ZEROES && (res == -EOPNOTSUPP || res == -EINVAL))
+		res = aio_zeroes_fallback(req, st->fd, st->mode);
 	if (res < 0) {
 		ret = (int)res;
 	} else if (req->op == BLOCK_OP_READ || req->op == BLOCK_OP_WRITE) {

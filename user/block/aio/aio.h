@@ -20,9 +20,11 @@ void aio_ctx_free(struct aio_ctx *ctx);
 int aio_ctx_fd(struct aio_ctx *ctx);
 enum block_aio aio_ctx_engine(struct aio_ctx *ctx);
 
-/* READ, WRITE (FUA -> O_DSYNC semantic via fdatasync after) and FLUSH (fdatasync) on fd.
+/* READ, WRITE (FUA: RWF_DSYNC), FLUSH (fdatasync) on fd; DISCARD and WRITE_ZEROES
+ * (fallocate, with the write-zeroes fallbacks) when aio_ctx_can_fallocate().
  * req->iov/iovcnt/offset/len are read; req->eng is used. req->done runs on completion. */
 void aio_ctx_submit(struct aio_ctx *ctx, int fd, struct block_req *req);
+bool aio_ctx_can_fallocate(struct aio_ctx *ctx);
 /* Complete req with ret from the next poll (never inline). */
 void aio_ctx_defer(struct aio_ctx *ctx, struct block_req *req, int ret);
 void aio_ctx_plug(struct aio_ctx *ctx);

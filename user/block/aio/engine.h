@@ -6,6 +6,8 @@
 
 struct aio_engine_ops {
 	const char *name;
+	/* can run DISCARD / WRITE_ZEROES (fallocate) asynchronously */
+	bool fallocate;
 	/* set up engine state in ctx->engine; ctx->efd exists already */
 	int (*init)(struct aio_ctx *ctx, unsigned int depth);
 	void (*destroy)(struct aio_ctx *ctx);
@@ -36,7 +38,7 @@ void aio_ctx_finish(struct aio_ctx *ctx, struct block_req *req, long res);
 /* engine scratch layout inside req->eng shared by all engines */
 struct aio_req_state {
 	int fd;
-	int pad;
+	int mode;		/* fallocate mode for DISCARD / WRITE_ZEROES */
 	uint64_t done_bytes;	/* progress of a transfer resubmitted after a short one */
 };
 

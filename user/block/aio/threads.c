@@ -1,6 +1,7 @@
 /* I/O engine on a small pool of worker threads doing preadv/pwritev2/fdatasync,
  * aio=threads; results go back to the owner through the eventfd (issue 3). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/uio.h>
@@ -37,6 +38,10 @@ static long aio_threads_do(struct block_req *req)
 		case BLOCK_OP_WRITE:
 			n = pwritev2(st->fd, req->iov, req->iovcnt, req->offset,
 				     (req->flags & BLOCK_REQ_FUA) ? RWF_DSYNC : 0);
+			break;
+		case BLOCK_OP_DISCARD:
+		case BLOCK_OP_WRITE_ZEROES:
+			n = fallocate(st->fd, st->mode, (off_t)req->offset, (off_t)req->len);
 			break;
 		default:
 			n = fdatasync(st->fd);
@@ -177,6 +182,7 @@ static int aio_threads_reap(struct aio_ctx *ctx, bool wait)
 
 const struct aio_engine_ops aio_threads_ops = {
 	.name = "threads",
+	.fallocate = true,
 	.init = aio_threads_init,
 	.destroy = aio_threads_destroy,
 	.queue = aio_threads_queue,

@@ -65,6 +65,11 @@ static int aio_uring_queue(struct aio_ctx *ctx, int fd, struct block_req *req)
 		io_uring_prep_writev2(sqe, fd, req->iov, req->iovcnt, req->offset,
 				      (req->flags & BLOCK_REQ_FUA) ? RWF_DSYNC : 0);
 		break;
+	case BLOCK_OP_DISCARD:
+	case BLOCK_OP_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, fd, ((struct aio_req_state *)req->eng.bytes)->mode,
+					(off_t)req->offset, (off_t)req->len);
+		break;
 	default:
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
@@ -111,6 +116,7 @@ static int aio_uring_reap(struct aio_ctx *ctx, bool wait)
 
 const struct aio_engine_ops aio_uring_ops = {
 	.name = "io_uring",
+	.fallocate = true,
 	.init = aio_uring_init,
 	.destroy = aio_uring_destroy,
 	.queue = aio_uring_queue,
