@@ -473,6 +473,14 @@ static int cluster_read_old(struct qcow2 *q, uint64_t e, uint64_t goff, uint8_t 
 	}
 }
 
+static bool cluster_reads_zero(struct qcow2 *q, uint64_t e)
+{
+	uint64_t host;
+	int kind = cluster_classify(q, e, &host);
+
+	return kind == K_ZERO || (kind == K_UNALLOC && !q->bops);
+}
+
 static bool cluster_in_place(const struct qcow2 *q, uint64_t e)
 {
 	return (e & QCOW2_OFLAG_COPIED) && !(e & QCOW2_OFLAG_COMPRESSED) &&
@@ -562,18 +570,20 @@ int qcow2_writev(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iov
 		/* Old contents of the partial head and tail clusters. */
 		size_t tail_in = (in + cover) & (cs - 1);
 		uint8_t *head = q->cow_buf, *tail = q->cow_buf + cs;
+		uint64_t te = l2_get(l2, l2i + m - 1), old_end = q->file_size;
+		bool head_zero = in && cluster_reads_zero(q, e);
+		bool tail_zero = tail_in && cluster_reads_zero(q, te);
 
-		if (in) {
+		if (in && !head_zero) {
 			ret = cluster_read_old(q, e, goff - in, head);
 			if (ret < 0)
 				return ret;
 		}
-		if (tail_in) {
-			if (m == 1 && in) {
+		if (tail_in && !tail_zero) {
+			if (m == 1 && in && !head_zero) {
 				tail = head;
 			} else {
-				ret = cluster_read_old(q, l2_get(l2, l2i + m - 1),
-						       goff - in + (m - 1) * cs, tail);
+				ret = cluster_read_old(q, te, goff - in + (m - 1) * cs, tail);
 				if (ret < 0)
 					return ret;
 			}
@@ -586,24 +596,41 @@ int qcow2_writev(struct qcow2 *q, uint64_t off, const struct iovec *iov, int iov
 		ret = qcow2_l2_load(q, (unsigned)l1i, true, &l2, &l2off);
 		if (ret < 0)
 			return ret;
-		if (in) {
-			struct iovec hv = { head, in };
+		/* Past the old end of the file the clusters are holes: zero parts of
+		 * the copy need no writing. Everything else goes in one pwritev. */
+		bool fresh = (uint64_t)host >= old_end;
+		struct iovec *cv = q->iov_cow;
+		uint64_t wstart = in, wend = in + cover;
+		int n = 0, n2;
 
-			ret = cluster_host_io(q, true, (uint64_t)host, &hv, 1, 0, in);
-			if (ret < 0)
-				return ret;
+		if (in && !(head_zero && fresh)) {
+			cv[n].iov_base = head_zero ? q->zero_buf : head;
+			cv[n++].iov_len = in;
+			wstart = 0;
 		}
-		ret = cluster_host_io(q, true, (uint64_t)host + in, iov, iovcnt, done, cover);
+		n2 = iov_slice(iov, iovcnt, done, cover, cv + n, q->iov_tmp_max - 2);
+		if (n2 < 0) {
+			/* Too many segments for one call: head, data, tail apart. */
+			if (n)
+				ret = cluster_host_io(q, true, (uint64_t)host, cv, 1, 0, in);
+			if (ret == 0)
+				ret = cluster_host_io(q, true, (uint64_t)host + in, iov, iovcnt,
+						      done, cover);
+			n = 0;
+			wstart = wend = in + cover;
+		} else {
+			n += n2;
+		}
+		if (ret == 0 && tail_in && !(tail_zero && fresh)) {
+			cv[n].iov_base = (tail_zero ? q->zero_buf : tail) + tail_in;
+			cv[n++].iov_len = cs - tail_in;
+			wend = m * cs;
+		}
+		if (ret == 0 && n)
+			ret = cluster_host_io(q, true, (uint64_t)host + wstart, cv, n, 0,
+					      wend - wstart);
 		if (ret < 0)
 			return ret;
-		if (tail_in) {
-			struct iovec tv = { tail + tail_in, cs - tail_in };
-
-			ret = cluster_host_io(q, true, (uint64_t)host + in + cover, &tv, 1, 0,
-					      cs - tail_in);
-			if (ret < 0)
-				return ret;
-		}
 		for (uint64_t k = 0; k < m; k++) {
 			uint64_t old = l2_get(l2, l2i + k);
 

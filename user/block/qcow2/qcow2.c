@@ -114,6 +114,7 @@ static void qcow2_free_state(struct qcow2 *q)
 	free(q->bounce);
 	free(q->zero_buf);
 	free(q->iov_tmp);
+	free(q->iov_cow);
 	free(q);
 }
 
@@ -162,7 +163,9 @@ static int qcow2_open_state(struct qcow2 *q, unsigned flags)
 	q->zero_buf = calloc(1, cs);
 	q->iov_tmp_max = IOV_MAX + 4;
 	q->iov_tmp = calloc(q->iov_tmp_max, sizeof(*q->iov_tmp));
-	if (!q->cow_buf || !q->cbuf || !q->dbuf || !q->bounce || !q->zero_buf || !q->iov_tmp)
+	q->iov_cow = calloc(q->iov_tmp_max, sizeof(*q->iov_cow));
+	if (!q->cow_buf || !q->cbuf || !q->dbuf || !q->bounce || !q->zero_buf || !q->iov_tmp ||
+	    !q->iov_cow)
 		return -ENOMEM;
 	ret = qcow2_load_l1(q);
 	if (ret < 0)

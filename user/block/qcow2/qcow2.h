@@ -202,6 +202,7 @@ struct qcow2 {
 	bool in_drain;
 	uint64_t comp_cursor;	/* next byte for compressed writes, 0 = none */
 	struct iovec *iov_tmp;
+	struct iovec *iov_cow;
 	int iov_tmp_max;
 };
 
