@@ -11,7 +11,8 @@ struct aio_engine_ops {
 	/* set up engine state in ctx->engine; ctx->efd exists already */
 	int (*init)(struct aio_ctx *ctx, unsigned int depth);
 	void (*destroy)(struct aio_ctx *ctx);
-	/* queue one read/write/flush; may hand it to the kernel at once */
+	/* queue one read/write/flush (or fallocate, if .fallocate); may hand it to the
+	 * kernel at once */
 	int (*queue)(struct aio_ctx *ctx, int fd, struct block_req *req);
 	/* hand queued requests to the kernel */
 	int (*kick)(struct aio_ctx *ctx);
