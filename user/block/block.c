@@ -506,9 +506,19 @@ int block_file_open(struct block_file **out, const char *path, bool read_only,
 	f->direct = cache == BLOCK_CACHE_NONE;
 	f->align = 1;
 	if (f->direct) {
+		struct statx sx;
+
 		f->align = 512;
 		if (S_ISBLK(st.st_mode) && ioctl(f->fd, BLKSSZGET, &ssz) == 0 && ssz > 512)
 			f->align = ssz;
+		/* the filesystem's own answer (Linux 6.1+), e.g. 4096 on 4Kn disks */
+		if (S_ISREG(st.st_mode) &&
+		    statx(f->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align) {
+			f->align = sx.stx_dio_offset_align;
+			if (sx.stx_dio_mem_align > f->align)
+				f->align = sx.stx_dio_mem_align;
+		}
 	}
 	*out = f;
 	return 0;
