@@ -9,11 +9,12 @@ L2_ECHO=${L2_ECHO:-0}
 l2_start()
 {
 	local append="console=ttyS0 quiet panic=-1 $1"
+	L2_MON=${IMG_RUN_DIR:-/tmp}/l1-monitor.$$
 	echo "# qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 3072 -smp 2" \
 	     "-nographic -no-reboot -kernel $VMLINUZ -initrd $L2_INITRD -append \"$append\""
 	coproc L2 { exec qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 3072 -smp 2 \
 		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$L2_INITRD" \
-		-append "$append" </dev/null 2>&1; }
+		-append "$append" -monitor "unix:$L2_MON,server,nowait" </dev/null 2>&1; }
 	L2_QEMU_PID=$L2_PID
 	exec {L2_FD}<&"${L2[0]}"
 }
@@ -37,6 +38,35 @@ l2_readline()
 	[ "$L2_ECHO" = 1 ] && printf '%s\n' "$l"
 	out=$l
 	return 0
+}
+
+# l2_where: on a hang, ask L1's monitor where L2's vCPUs are (Debian ships no real
+# System.map: the RIPs go to the log; the full register dump to $console).
+l2_where()
+{
+	local rip
+	command -v python3 >/dev/null && [ -S "${L2_MON:-}" ] || return 0
+	python3 - "$L2_MON" >"${L2_MON}.regs" 2>/dev/null <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall(b"info registers -a\n")
+out, end = b"", time.time() + 5
+while time.time() < end:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace"))
+PY
+	cat "${L2_MON}.regs" >>"${console:-/dev/null}"
+	for rip in $(grep -o 'RIP=[0-9a-f]*' "${L2_MON}.regs" | cut -d= -f2); do
+		echo "# L2 vCPU at RIP $rip"
+	done
 }
 
 l2_kill()
