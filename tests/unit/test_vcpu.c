@@ -99,7 +99,7 @@ static bool smoke_wait(struct smoke *s, enum vcpu_event ev)
 }
 
 static int smoke_setup(struct smoke *s, const struct kvm *kvm, const uint8_t *code, size_t len,
-		       unsigned int nr)
+		       unsigned int nr, uint64_t ram)
 {
 	struct vcpu_host host = { .pio = &s->pio, .mmio = &s->mmio, .event = smoke_event,
 				  .opaque = s };
@@ -115,7 +115,7 @@ static int smoke_setup(struct smoke *s, const struct kvm *kvm, const uint8_t *co
 	assert_int_equal(bus_add(&s->pio, 0x3f8, 8, &com_ops, s), 0);
 	assert_int_equal(bus_add(&s->pio, PM1A_CNT, 2, &pm_ops, s), 0);
 	assert_int_equal(bus_add(&s->pio, 0x80, 1, &bus_sink_ops, NULL), 0);
-	assert_int_equal(guest_mem_init(&s->mem, 2 << 20), 0);
+	assert_int_equal(guest_mem_init(&s->mem, ram), 0);
 	assert_int_equal(guest_mem_write(&s->mem, CODE_ADDR, code, len), 0);
 	assert_int_equal(kvm_vm_create(&s->kvm), 0);
 	assert_int_equal(kvm_vm_set_memory(&s->kvm, &s->mem), 0);
@@ -142,7 +142,7 @@ static void smoke_teardown(struct smoke *s)
 
 static struct kvm *kvm_state;
 
-static void test_pio_and_poweroff(void **state)
+static void smoke_pio_and_poweroff(uint64_t ram)
 {
 	static const uint8_t code[] = {
 		0xba, 0xf8, 0x03,	/* mov dx, 0x3f8 */
@@ -163,7 +163,7 @@ static void test_pio_and_poweroff(void **state)
 	struct smoke s;
 	bool ok;
 
-	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 2), 0);
+	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 2, ram), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[0]), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[1]), 0);
 	ok = smoke_wait(&s, VCPU_EVENT_POWEROFF);
@@ -177,6 +177,17 @@ static void test_pio_and_poweroff(void **state)
 	assert_int_equal(s.events[VCPU_EVENT_RESET], 0);
 }
 
+static void test_pio_and_poweroff(void **state)
+{
+	smoke_pio_and_poweroff(2 << 20);
+}
+
+/* 5 GiB: RAM below the PCI hole and above 4 GiB, two memslots KVM must accept. */
+static void test_high_memory(void **state)
+{
+	smoke_pio_and_poweroff(5ULL << 30);
+}
+
 static void test_triple_fault_is_reset(void **state)
 {
 	static const uint8_t code[] = {
@@ -188,7 +199,7 @@ static void test_triple_fault_is_reset(void **state)
 	struct smoke s;
 	bool ok;
 
-	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 1), 0);
+	assert_int_equal(smoke_setup(&s, kvm_state, code, sizeof(code), 1, 2 << 20), 0);
 	assert_int_equal(guest_mem_write(&s.mem, 0x1100, empty_idt, sizeof(empty_idt)), 0);
 	assert_int_equal(vcpu_start(&s.vcpus[0]), 0);
 	ok = smoke_wait(&s, VCPU_EVENT_RESET);
@@ -201,10 +212,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pio_and_poweroff),
+		cmocka_unit_test(test_high_memory),
 		cmocka_unit_test(test_triple_fault_is_reset),
 	};
 	struct kvm kvm;
-	unsigned int n = 2;
+	unsigned int n = 3;
 	int ret;
 
 	/*
@@ -226,10 +238,10 @@ int main(void)
 	 * interrupts without the IDT limit check, so that guest never faults there.
 	 */
 	if (!access("/sys/module/kvm_pvm", F_OK))
-		n = 1;
+		n = 2;
 	vcpu_signals_init();
 	ret = _cmocka_run_group_tests("test_vcpu", tests, n, NULL, NULL);
-	if (n == 1)
+	if (n == 2)
 		printf("ok - test_triple_fault_is_reset # SKIP kvm-pvm does not check the "
 		       "real-mode IDT limit\n");
 	kvm_close(&kvm);
