@@ -1055,10 +1055,28 @@ void block_req_complete(struct block_req *req, int ret)
 	req->done(req, ret);
 }
 
+/* Counts the device's requests in flight (block_drain); gives the request back to the
+ * caller exactly as submitted before calling its done(). */
+static void block_req_done(struct block_req *req, int ret)
+{
+	struct block_dev *bd = req->bd;
+
+	req->done = req->caller_done;
+	req->opaque = req->caller_opaque;
+	bd->inflight--;
+	req->done(req, ret);
+}
+
 void block_submit(struct block_dev *bd, struct block_req *req)
 {
 	int ret = 0;
 
+	if (req->done == block_req_done) {
+		/* in flight already (a driver passing on a request it was given: it must
+		 * use a child): it will complete once, through its first submission */
+		log_err("%s: a request in flight was submitted again, ignored", bd->filename);
+		return;
+	}
 	req->bd = bd;
 	switch (req->op) {
 	case BLOCK_OP_READ:
@@ -1098,6 +1116,10 @@ void block_submit(struct block_dev *bd, struct block_req *req)
 		block_req_complete(req, ret);
 		return;
 	}
+	req->caller_done = req->done;
+	req->caller_opaque = req->opaque;
+	req->done = block_req_done;
+	bd->inflight++;
 	bd->drv->submit(bd, req);
 }
 
@@ -1219,13 +1241,16 @@ int block_drain(struct block_dev *bd)
 {
 	int n;
 
-	while (aio_ctx_inflight(bd->aio)) {
+	while (bd->inflight) {
 		n = aio_ctx_wait(bd->aio);
-		if (n <= 0)
+		if (n < 0)
 			return n;
+		if (n == 0 && bd->inflight) {
+			log_err("%s: %u requests lost by driver %s", bd->filename, bd->inflight,
+				bd->drv ? bd->drv->name : "?");
+			return -EIO;
+		}
 	}
-	/* deferred completions */
-	aio_ctx_poll(bd->aio);
 	return 0;
 }
 

@@ -29,8 +29,10 @@
  *    device already opened with block_open_backing() is closed by the generic layer.
  * 4. .submit(bd, req) starts an asynchronous request. The generic layer has already
  *    checked op, bounds (offset + len <= bd->size), read-only, and filled req->len for
- *    reads and writes. The driver finishes it exactly once with block_req_complete(req,
- *    ret) (ret = 0 or -errno). Completion may happen inline, before .submit returns,
+ *    reads and writes. The driver never changes req->done/opaque and never passes req
+ *    itself to block_submit() (use a child request). It finishes it exactly once with
+ *    block_req_complete(req, ret) (ret = 0 or -errno). Completion may happen inline,
+ *    before .submit returns,
  *    or later on the owning thread of bd->aio. Data I/O goes through
  *    block_file_submit(bd->file, child) with child requests from a per-device
  *    struct block_req_pool (no malloc on the hot path) or, when the driver simply
@@ -97,6 +99,8 @@ struct block_req {
 
 	/* owned by the layer the request was submitted to */
 	struct block_dev *bd;
+	block_done_fn caller_done;	/* block_submit's bookkeeping; restored before */
+	void *caller_opaque;		/* the caller's done() runs */
 	struct block_req *next;		/* free lists and queues of the current owner */
 	int result;
 	uint8_t pool_state;		/* block_req_pool bookkeeping */
@@ -286,6 +290,7 @@ struct block_dev {
 	struct aio_ctx *aio;		/* completions arrive here */
 	bool own_aio;
 	bool no_backing;		/* opened with opts->no_backing */
+	unsigned int inflight;		/* submitted through block_submit, not done */
 };
 
 /* ---- the image file and its I/O engine ---- */
@@ -362,7 +367,7 @@ int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len, uint
 /* Read [offset, offset+len) of backing (may be NULL) as seen by a device of virtual
  * size limit: zeroes past the backing size or without a backing device. */
 int block_read_backing(struct block_dev *backing, uint64_t offset, void *buf, size_t len);
-/* Wait until bd has no request in flight. */
+/* Wait until bd has no request in flight (other devices sharing bd->aio may go on). */
 int block_drain(struct block_dev *bd);
 
 int block_get_info(struct block_dev *bd, struct block_info *info);
