@@ -385,8 +385,18 @@ static void qcow2_drv_submit(struct block_dev *bd, struct block_req *req)
 		if (ret == 0)
 			ret = qcow2_sync(q);
 		break;
-	case BLOCK_OP_DISCARD:
 	case BLOCK_OP_WRITE_ZEROES:
+		/* Zero clusters cover whole clusters only (and need version 3 over a
+		 * backing file); anything else means writing zeroes. */
+		if ((req->flags & BLOCK_REQ_NO_FALLBACK) &&
+		    ((req->offset & (q->cluster_size - 1)) ||
+		     ((req->len & (q->cluster_size - 1)) && req->offset + req->len != q->h.size) ||
+		     (q->h.version < 3 && q->bops))) {
+			ret = -ENOTSUP;
+			break;
+		}
+		/* fall through */
+	case BLOCK_OP_DISCARD:
 		ret = qcow2_begin_write(q);
 		if (ret == 0)
 			ret = qcow2_discard(q, req->offset, req->len,
