@@ -181,7 +181,6 @@ img_l2_base()
 img_l2()
 {
 	local root top
-	img_kernel && img_l3 && img_l2_base || return 1
 	IMG_RUN_DIR=$(mktemp -d "$HARNESS/run.XXXXXX") || return 1
 	trap 'rm -rf "$IMG_RUN_DIR"' EXIT
 	root=$IMG_RUN_DIR/root top=$IMG_RUN_DIR/top.cpio
@@ -210,16 +209,23 @@ img_vmm_watch()
 		mv "$out.tmp" "$out"
 }
 
-# img_all: everything L2 needs. Returns non-zero with a message on failure.
+# img_all: everything L2 needs. Returns non-zero with a message on failure,
+# 3 when Debian's kernel cannot be had (no network, no apt lists).
 img_all()
 {
 	mkdir -p "$HARNESS"
 	# the cached parts are built under a lock: runs may start side by side
 	exec {IMG_LOCK}>"$HARNESS/.lock"
 	flock "$IMG_LOCK"
-	img_vmm_watch && img_kernel && img_l3 && img_l2_base
-	local st=$?
+	local st=0
+	if ! img_kernel; then
+		st=3
+	else
+		img_vmm_watch && img_l3 && img_l2_base
+		st=$?
+	fi
 	flock -u "$IMG_LOCK"
 	exec {IMG_LOCK}>&-
-	[ $st = 0 ] && img_l2
+	[ $st = 0 ] || return $st
+	img_l2
 }
