@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t fsize;
 	int fd;
 
-	log_threshold = (enum log_level)(LOG_ERR - 1);
+	log_threshold = LOG_ERR;
 	fd = sparse_image_make(data, size, &fsize);
 	if (qcow2_open_fd(&q, fd, "fuzz.qcow2", 0) == 0) {
 		if (q->backing_file)

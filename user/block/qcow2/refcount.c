@@ -478,7 +478,7 @@ int64_t qcow2_alloc_bytes(struct qcow2 *q, uint64_t size)
 		ret = qcow2_refcount_update(q, off & ~(cs - 1), 1, 1);
 		if (ret < 0)
 			return ret;
-		q->comp_cursor = qcow2_align_up(off + size, 512);
+		q->comp_cursor = off + size;
 		if (!(q->comp_cursor & (cs - 1)))
 			q->comp_cursor = 0;
 		return (int64_t)off;
@@ -497,7 +497,7 @@ int64_t qcow2_alloc_bytes(struct qcow2 *q, uint64_t size)
 			if (ret < 0)
 				return ret;
 			refcount_note_end(q, next + cs);
-			q->comp_cursor = qcow2_align_up(off + size, 512);
+			q->comp_cursor = off + size;
 			if (!(q->comp_cursor & (cs - 1)))
 				q->comp_cursor = 0;
 			return (int64_t)off;
@@ -507,7 +507,7 @@ int64_t qcow2_alloc_bytes(struct qcow2 *q, uint64_t size)
 
 	if (a < 0)
 		return a;
-	q->comp_cursor = qcow2_align_up((uint64_t)a + size, 512);
+	q->comp_cursor = (uint64_t)a + size;
 	if (!(q->comp_cursor & (cs - 1)))
 		q->comp_cursor = 0;
 	return a;
