@@ -462,6 +462,7 @@ int kimg_convert(int argc, char **argv)
 	enum block_cache cache = BLOCK_CACHE_UNSAFE, src_cache = BLOCK_CACHE_WRITEBACK;
 	enum block_aio aio = BLOCK_AIO_URING;
 	bool compress = false, quiet = false, no_create = false, target_zero = false;
+	bool aio_set = false;
 	struct block_opts opts;
 	struct block_info info;
 	struct convert *cv;
@@ -528,6 +529,7 @@ int kimg_convert(int argc, char **argv)
 		case 'i':
 			if (kimg_parse_aio(optarg, &aio) < 0)
 				goto out_free;
+			aio_set = true;
 			break;
 		case 'Z':
 			target_zero = true;
@@ -542,6 +544,10 @@ int kimg_convert(int argc, char **argv)
 	}
 	if (quiet)
 		cv->progress = false;
+	/* Buffered writes through io_uring go to io-wq, which serializes writes to one
+	 * file: with several requests in flight the thread pool copies faster. */
+	if (!aio_set && cache != BLOCK_CACHE_NONE)
+		aio = BLOCK_AIO_THREADS;
 	if (argc - optind < 2) {
 		kimg_err("Expecting image file name(s) and an output file name");
 		convert_usage();
