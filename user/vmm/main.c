@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 	int action;
 
 	log_set_program("keel");
+	/* A console reader that goes away must not kill the guest: writes get EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Debug lines (unclaimed ports, machine layout) are off unless asked for. */
 	if (getenv("KEEL_DEBUG"))
 		log_threshold = LOG_DEBUG;
