@@ -213,6 +213,31 @@ static void test_backing_cow(void **state)
 	close(fd);
 }
 
+static void test_version2_zeroes(void **state)
+{
+	struct qcow2_create_opts o = { .size = 4 << 20, .cluster_size = 4096, .refcount_bits = 16,
+				       .version = 2 };
+	int fd = tmp_fd();
+	struct qcow2 *q;
+
+	assert_int_equal(qcow2_create_file(fd, &o), 0);
+	q = open_rw(fd);
+	assert_int_equal(q->h.version, 2);
+	qcow2_attach_backing(q, &test_backing, NULL, 4 << 20);
+	/* No zero flag in version 2: zeroes over a backing file are written out. */
+	assert_int_equal(qcow2_discard(q, 4096, 3 * 4096, true), 0);
+	expect(q, 0, 4096, 0xbb);
+	expect(q, 4096, 3 * 4096, 0);
+	expect(q, 4 * 4096, 4096, 0xbb);
+	/* and discard keeps the data visible rather than exposing the backing file */
+	wr(q, 8 * 4096, 4096, 0x12);
+	assert_int_equal(qcow2_discard(q, 8 * 4096, 4096, false), 0);
+	expect(q, 8 * 4096, 4096, 0x12);
+	expect_clean(q);
+	assert_int_equal(qcow2_close_image(q), 0);
+	close(fd);
+}
+
 static void compressed_case(int comp)
 {
 	int fd = make_image(1 << 20, 65536, 16, comp, false);
@@ -502,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_refcount_1bit),
 		cmocka_unit_test(test_zero_and_discard),
 		cmocka_unit_test(test_backing_cow),
+		cmocka_unit_test(test_version2_zeroes),
 		cmocka_unit_test(test_compressed_zlib),
 		cmocka_unit_test(test_compressed_zstd),
 		cmocka_unit_test(test_snapshots),
