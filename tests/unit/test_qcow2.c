@@ -518,6 +518,28 @@ static void test_hostile_tables(void **state)
 	close(fd);
 }
 
+static void test_duplicate_l2(void **state)
+{
+	/* Two L1 entries naming one L2 table: refused by snapshots, counted by check. */
+	int fd = make_image(2ULL << 30, 65536, 64, 0, false);
+	struct qcow2 *q = open_rw(fd);
+	struct qcow2_check_result r;
+	uint64_t be;
+
+	wr(q, 0, 4096, 0x21);
+	assert_int_equal(qcow2_close_image(q), 0);
+	q = open_rw(fd);
+	be = htobe64(q->l1[0]);
+	assert_int_equal(pwrite(fd, &be, 8, (off_t)q->h.l1_table_offset + 8), 8);
+	assert_int_equal(qcow2_close_image(q), 0);
+	assert_int_equal(qcow2_open_fd(&q, fd, "dup", QCOW2_OPEN_RW | QCOW2_OPEN_NO_SYNC), 0);
+	assert_int_equal(qcow2_check(q, 0, &r), 0);
+	assert_true(r.corruptions >= 1);
+	assert_int_equal(qcow2_snapshot_create(q, "s"), -EIO);
+	assert_int_equal(qcow2_close_image(q), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_check_repair),
 		cmocka_unit_test(test_hostile_headers),
 		cmocka_unit_test(test_hostile_tables),
+		cmocka_unit_test(test_duplicate_l2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,7 +351,13 @@ int qcow2_check(struct qcow2 *q, int fix, struct qcow2_check_result *res)
 	ret = check_compare(&c, fix);
 	if (ret < 0)
 		goto out;
-	ret = qcow2_fix_copied(q, fix & QCOW2_FIX_ERRORS, &copied_bad);
+	ret = qcow2_l1_check_unique(q, q->l1, q->l1_size);
+	if (ret == -EIO) {
+		res->corruptions++;
+		ret = 0;
+	} else if (ret == 0) {
+		ret = qcow2_fix_copied(q, fix & QCOW2_FIX_ERRORS, &copied_bad);
+	}
 	if (ret < 0)
 		goto out;
 	if (copied_bad) {

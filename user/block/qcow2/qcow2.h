@@ -264,6 +264,7 @@ void qcow2_snapshot_free_all(struct qcow2 *q);
 int qcow2_snapshot_create(struct qcow2 *q, const char *name);
 int qcow2_snapshot_apply(struct qcow2 *q, const char *name);
 int qcow2_snapshot_delete(struct qcow2 *q, const char *name);
+int qcow2_l1_check_unique(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size);
 int qcow2_tree_update_refs(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size, int delta);
 int qcow2_fix_copied(struct qcow2 *q, bool fix, uint64_t *mismatch);
 

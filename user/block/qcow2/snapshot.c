@@ -189,11 +189,47 @@ static int snapshot_write_table(struct qcow2 *q)
 	return ret;
 }
 
-int qcow2_tree_update_refs(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size, int delta)
+static int snap_cmp_u64(const void *a, const void *b)
 {
-	uint8_t *tbl = malloc(q->cluster_size), *slot;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One L1 table naming the same L2 table twice is corruption, and walking such a
+ * table would cost time without bound: refuse it. */
+int qcow2_l1_check_unique(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size)
+{
+	uint64_t *v = malloc((l1_size ? l1_size : 1) * sizeof(*v));
+	uint32_t n = 0;
 	int ret = 0;
 
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l1_size; i++)
+		if (l1[i] & QCOW2_L1E_OFFSET_MASK)
+			v[n++] = l1[i] & QCOW2_L1E_OFFSET_MASK;
+	qsort(v, n, sizeof(*v), snap_cmp_u64);
+	for (uint32_t i = 1; i < n; i++) {
+		if (v[i] == v[i - 1]) {
+			log_err("%s: L2 table 0x%llx appears twice in one L1 table", q->name,
+				(unsigned long long)v[i]);
+			ret = -EIO;
+			break;
+		}
+	}
+	free(v);
+	return ret;
+}
+
+int qcow2_tree_update_refs(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size, int delta)
+{
+	uint8_t *tbl, *slot;
+	int ret = qcow2_l1_check_unique(q, l1, l1_size);
+
+	if (ret < 0)
+		return ret;
+	tbl = malloc(q->cluster_size);
 	if (!tbl)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < l1_size && ret == 0; i++) {
@@ -234,8 +270,10 @@ int qcow2_tree_update_refs(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size
 int qcow2_fix_copied(struct qcow2 *q, bool fix, uint64_t *mismatch)
 {
 	uint64_t bad = 0, work = 0;
-	int ret = 0;
+	int ret = qcow2_l1_check_unique(q, q->l1, q->l1_size);
 
+	if (ret < 0)
+		return ret;
 	for (uint32_t i = 0; i < q->l1_size; i++) {
 		uint64_t l2off = q->l1[i] & QCOW2_L1E_OFFSET_MASK, rc, ne;
 		uint8_t *l2;
