@@ -3,7 +3,7 @@
 vmm_boot pvh 2 info
 expect_exit0 poweroff
 tables=$(sed -n 's/.*L3: acpi-tables: *//p' "$W/vmm.txt" | head -n1)
-note "L3 ACPI tables: $tables"
+info "L3 ACPI tables: $tables"
 for t in RSDP FACP APIC DSDT; do
 	case " $tables " in
 	*" $t "*) ;;

@@ -8,5 +8,6 @@ expect_line 'L3: action=reboot' "L3 did not reach its reboot"
 [ "$VMM_RC" = 0 ] || fail "$KEEL_VMM exited $VMM_RC after the guest's reboot (want 0)"
 if [ "$KEEL_VMM" = keel ]; then
 	grep -qi 'reset' "$W/vmm.txt" || fail "keel exited 0 but did not log the reset"
+	info "$(grep -i -m1 'reset' "$W/vmm.txt")"
 fi
 :

@@ -6,7 +6,7 @@ after=$(date +%s)
 expect_exit0 poweroff
 d=$(fact date)
 [ -n "$d" ] || fail "L3 printed no date"
-note "L2 date $before..$after, L3 date $d"
+info "L2 date $before..$after, L3 date $d"
 [ "$d" -ge $((before - 10)) ] && [ "$d" -le $((after + 10)) ] ||
 	fail "L3 date $d is not within 10 s of L2's ($before..$after)"
 u=$(fact uname)
