@@ -241,6 +241,7 @@ int qcow2_begin_write(struct qcow2 *q)
 		return 0;
 	if (!q->writable)
 		return -EROFS;
+
 	if (q->h.autoclear_features) {
 		/* We do not maintain bitmaps: tell their readers they are stale. */
 		q->h.autoclear_features = 0;
@@ -334,6 +335,7 @@ static int qcow2_drv_open(struct block_dev *bd, const struct block_open_opts *op
 	q->writable = !bd->read_only;
 	q->no_sync = bd->cache == BLOCK_CACHE_UNSAFE;
 	ret = qcow2_open_state(q, 0);
+	q->backing_missing = q->backing_file && bd->no_backing;
 	if (ret == 0 && q->backing_file && !bd->no_backing) {
 		ret = block_open_backing(bd, q->backing_file, q->backing_fmt);
 		if (ret == 0 && bd->backing)
@@ -364,6 +366,13 @@ static void qcow2_drv_submit(struct block_dev *bd, struct block_req *req)
 	struct qcow2 *q = bd->opaque;
 	int ret = 0;
 
+	if (q->backing_missing && req->op != BLOCK_OP_READ && req->op != BLOCK_OP_FLUSH) {
+		/* Copy-on-write would copy zeroes instead of the backing data;
+		 * metadata-only work (snapshots, check, resize) stays possible. */
+		log_err("%s: data writes need the backing file, which is not open", q->name);
+		block_req_complete(req, -EROFS);
+		return;
+	}
 	switch (req->op) {
 	case BLOCK_OP_READ:
 		ret = qcow2_readv(q, req->offset, req->iov, req->iovcnt, req->len);
@@ -638,7 +647,7 @@ static int qcow2_drv_write_compressed(struct block_dev *bd, uint64_t offset, con
 				      size_t len)
 {
 	struct qcow2 *q = bd->opaque;
-	int ret = qcow2_begin_write(q);
+	int ret = q->backing_missing ? -EROFS : qcow2_begin_write(q);
 
 	if (ret < 0)
 		return ret;

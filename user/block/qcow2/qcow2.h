@@ -183,6 +183,7 @@ struct qcow2 {
 	bool lazy;
 	bool dirty_marked;
 	bool meta_dirty;
+	bool backing_missing;	/* has a backing file we did not open */
 
 	struct qcow2_free *frees;
 	size_t n_frees;
