@@ -132,5 +132,7 @@ boot_cpus()
 	[ "$online" = "$want" ] || fail "L3 cpus online '$online', want '$want'"
 	no_kernel_problems
 	info "L3 saw $cpus CPUs, online $online; first marker after" \
-	     "$(echo "$WATCH" | sed -n 's/.*first_ms=\([0-9-]*\).*/\1/p') ms"
+	     "$(echo "$WATCH" | sed -n 's/.*first_ms=\([0-9-]*\).*/\1/p') ms" \
+	     "(L3 uptime at /init: $(fact init-uptime) s)"
+	grep 'L3: boot-gap:' "$W/vmm.txt" | sort -t' ' -k3 -r | head -n 3 | sed 's/^.*L3: /## /' 
 }
