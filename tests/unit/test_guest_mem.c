@@ -70,6 +70,29 @@ static void test_layout_bad(void **state)
 	assert_int_equal(guest_mem_layout(&mem, UINT64_MAX & ~0xfffULL), -E2BIG);
 }
 
+static void test_choose_backing(void **state)
+{
+	/* shmem can have huge pages: keep the shareable memfd. */
+	assert_int_equal(guest_mem_choose_backing("always within_size [advise] never deny force\n",
+						  "[always] madvise never\n"), GUEST_MEM_MEMFD);
+	assert_int_equal(guest_mem_choose_backing("[always] within_size advise never\n",
+						  "always madvise [never]\n"), GUEST_MEM_MEMFD);
+	/* Debian's default: shmem never, anon always -> anonymous memory. */
+	assert_int_equal(guest_mem_choose_backing("always within_size advise [never] deny force\n",
+						  "[always] madvise never\n"), GUEST_MEM_ANON);
+	assert_int_equal(guest_mem_choose_backing("always within_size advise never [deny] force",
+						  "always [madvise] never"), GUEST_MEM_ANON);
+	/* No THP anywhere, or no sysfs at all: memfd. */
+	assert_int_equal(guest_mem_choose_backing("advise [never]", "always madvise [never]"),
+			 GUEST_MEM_MEMFD);
+	assert_int_equal(guest_mem_choose_backing(NULL, NULL), GUEST_MEM_MEMFD);
+	assert_int_equal(guest_mem_choose_backing(NULL, "[always]"), GUEST_MEM_ANON);
+	/* Junk: an unterminated bracket or an unknown word selects nothing. */
+	assert_int_equal(guest_mem_choose_backing("[advise", "[always"), GUEST_MEM_MEMFD);
+	assert_int_equal(guest_mem_choose_backing("[adv]", "[alwaysx]"), GUEST_MEM_MEMFD);
+	assert_int_equal(guest_mem_choose_backing("", "[]"), GUEST_MEM_MEMFD);
+}
+
 static void test_hva_bounds(void **state)
 {
 	struct guest_mem mem;
@@ -115,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_layout_exact_hole),
 		cmocka_unit_test(test_layout_bad),
 		cmocka_unit_test(test_hva_bounds),
+		cmocka_unit_test(test_choose_backing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * Documentation/virt/kvm/x86/cpuid.rst): topology of one socket with N
  * single-thread cores, hypervisor bit, and the KVM paravirt leaves.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@
 #include "vmm/cpuid.h"
 
 #define CPUID_MAX_ENTRIES	256
-#define CPUID_EXTRA_ENTRIES	8	/* room for the topology subleaves we add */
+#define CPUID_EXTRA_ENTRIES	16	/* room for topology subleaves and brand leaves */
 
 #define CPUID_1_EBX_APIC_SHIFT	24
 #define CPUID_1_EBX_COUNT_SHIFT	16
 #define CPUID_1_EDX_HTT		(1u << 28)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID_1_ECX_TSC_DEADLINE	(1u << 24)
+#define CPUID_BRAND_FIRST	0x80000002u
+#define CPUID_BRAND_LAST	0x80000004u
 
 #define CPUID_TOPO_SMT		1
 #define CPUID_TOPO_CORE		2
@@ -36,8 +40,51 @@ int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out)
 		free(c);
 		return ret;
 	}
+	/*
+	 * KVM leaves the TSC-deadline bit to userspace (its timer is emulated
+	 * in the in-kernel LAPIC); without it Linux calibrates the LAPIC timer
+	 * against the PIT at every boot.
+	 */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 1, 0);
+
+		if (e)
+			e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+	}
 	*out = c;
 	return 0;
+}
+
+/*
+ * The processor brand string (leaves 0x80000002..4): KVM may report them
+ * empty; the host's own string is what "model name" should show.
+ */
+static void cpuid_fix_brand(struct kvm_cpuid2 *c, unsigned int cap)
+{
+	struct kvm_cpuid_entry2 *max = cpuid_find(c, 0x80000000, 0);
+	unsigned int f;
+
+	if (!max || max->eax < CPUID_BRAND_LAST)
+		return;
+	for (f = CPUID_BRAND_FIRST; f <= CPUID_BRAND_LAST; f++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, f, 0);
+		unsigned int a, b, cx, d;
+
+		if (e && (e->eax | e->ebx | e->ecx | e->edx))
+			continue;
+		if (!e) {
+			if (c->nent >= cap)
+				return;
+			e = &c->entries[c->nent++];
+			memset(e, 0, sizeof(*e));
+			e->function = f;
+		}
+		__cpuid(f, a, b, cx, d);
+		e->eax = a;
+		e->ebx = b;
+		e->ecx = cx;
+		e->edx = d;
+	}
 }
 
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, unsigned int function,
@@ -205,6 +252,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned i
 		e->ecx = 0;		/* one node */
 	}
 
+	cpuid_fix_brand(c, cap);
 	cpuid_fix_kvm_leaves(c);
 	return c;
 }

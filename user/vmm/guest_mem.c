@@ -4,6 +4,7 @@
  * them, and the bounds-checked GPA -> HVA translation every device relies on.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -68,6 +69,87 @@ int guest_mem_layout(struct guest_mem *mem, uint64_t ram_size)
 	return ret ? -ENOSPC : 0;
 }
 
+/* The selected word of a sysfs THP setting: "always [madvise] never" -> madvise. */
+static bool guest_mem_thp_selected(const char *setting, const char *const *words)
+{
+	const char *open = setting ? strchr(setting, '[') : NULL;
+	const char *close = open ? strchr(open, ']') : NULL;
+	size_t len;
+
+	if (!close)
+		return false;
+	len = close - open - 1;
+	for (; *words; words++)
+		if (strlen(*words) == len && !strncmp(open + 1, *words, len))
+			return true;
+	return false;
+}
+
+enum guest_mem_backing guest_mem_choose_backing(const char *shmem_thp, const char *anon_thp)
+{
+	static const char *const shmem_huge[] = { "always", "within_size", "advise", "force", NULL };
+	static const char *const anon_huge[] = { "always", "madvise", NULL };
+
+	if (guest_mem_thp_selected(shmem_thp, shmem_huge))
+		return GUEST_MEM_MEMFD;
+	if (guest_mem_thp_selected(anon_thp, anon_huge))
+		return GUEST_MEM_ANON;
+	return GUEST_MEM_MEMFD;
+}
+
+static void guest_mem_read_setting(const char *path, char *buf, size_t len, const char **out)
+{
+	FILE *f = fopen(path, "re");
+
+	*out = NULL;
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		*out = buf;
+	fclose(f);
+}
+
+static enum guest_mem_backing guest_mem_host_backing(void)
+{
+	static const char thp[] = "/sys/kernel/mm/transparent_hugepage/";
+	char shmem_buf[128], anon_buf[128], path[128];
+	const char *shmem, *anon;
+	enum guest_mem_backing b;
+
+	snprintf(path, sizeof(path), "%sshmem_enabled", thp);
+	guest_mem_read_setting(path, shmem_buf, sizeof(shmem_buf), &shmem);
+	snprintf(path, sizeof(path), "%senabled", thp);
+	guest_mem_read_setting(path, anon_buf, sizeof(anon_buf), &anon);
+	b = guest_mem_choose_backing(shmem, anon);
+	if (b == GUEST_MEM_ANON)
+		log_info("guest RAM: anonymous memory, since this host gives shmem no huge"
+			 " pages (%sshmem_enabled)", thp);
+	return b;
+}
+
+/*
+ * Anonymous RAM aligned to 2 MiB: THP only backs aligned 2 MiB ranges, and
+ * this kernel does not align anonymous mappings by itself (shmem does).
+ */
+static void *guest_mem_map_anon(uint64_t size)
+{
+	const uint64_t huge = 2ULL << 20;
+	uint8_t *p, *aligned;
+	uint64_t head;
+
+	p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	aligned = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	head = aligned - p;
+	if (head)
+		munmap(p, head);
+	if (huge - head)
+		munmap(aligned + size, huge - head);
+	return aligned;
+}
+
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_size)
 {
 	unsigned int i;
@@ -77,19 +159,26 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_size)
 	if (ret)
 		return ret;
 
-	mem->memfd = memfd_create("keel-ram", MFD_CLOEXEC);
-	if (mem->memfd < 0)
-		return -errno;
-	if (ftruncate(mem->memfd, ram_size) < 0) {
-		ret = -errno;
-		goto fail;
+	mem->backing = guest_mem_host_backing();
+	mem->memfd = -1;
+	if (mem->backing == GUEST_MEM_MEMFD) {
+		mem->memfd = memfd_create("keel-ram", MFD_CLOEXEC);
+		if (mem->memfd < 0)
+			return -errno;
+		if (ftruncate(mem->memfd, ram_size) < 0) {
+			ret = -errno;
+			goto fail;
+		}
 	}
 	for (i = 0; i < mem->nr_regions; i++) {
 		struct guest_region *r = &mem->regions[i];
 		void *p;
 
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, mem->memfd,
-			 r->fd_offset);
+		if (mem->backing == GUEST_MEM_MEMFD)
+			p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 mem->memfd, r->fd_offset);
+		else
+			p = guest_mem_map_anon(r->size);
 		if (p == MAP_FAILED) {
 			ret = -errno;
 			goto fail;
