@@ -68,7 +68,11 @@ static void qmp_client_drop(struct qmp_client *c, const char *why)
 {
 	if (c->dead)
 		return;
-	log_info("qmp: client %u dropped: %s", c->id, why);
+	/* A client going away is normal; being thrown out is worth a line. */
+	if (strcmp(why, "disconnected"))
+		log_info("qmp: client %u dropped: %s", c->id, why);
+	else
+		log_debug("qmp: client %u disconnected", c->id);
 	c->dead = true;
 }
 
