@@ -1,6 +1,6 @@
 /*
  * Packed virtqueue layout (VIRTIO 1.2 §2.8): one descriptor ring with wrap
- * counters, indirect tables (§2.8.7), event suppression structures (§2.8.10).
+ * counters, indirect tables, event suppression structures (§2.8.10).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,13 +29,13 @@ int virtq_packed_start(struct virtq *vq)
 				  cfg->size, (unsigned long long)cfg->desc_gpa,
 				  (unsigned long long)cfg->driver_gpa,
 				  (unsigned long long)cfg->device_gpa);
-	/* §2.8.1: both wrap counters start at 1. */
+	/* "Ring Wrap Counters": both start at 1. */
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
 	return 0;
 }
 
-/* §2.8.1: available when AVAIL matches the wrap counter and USED does not. */
+/* Available when AVAIL matches the wrap counter and USED does not. */
 static bool packed_is_avail(uint16_t flags, bool wrap)
 {
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
@@ -44,7 +44,7 @@ static bool packed_is_avail(uint16_t flags, bool wrap)
 /*
  * Load a descriptor's flags with acquire: the driver writes the rest of the
  * descriptor (and of its chain) first and the head's flags last, behind a
- * write barrier (§2.8.21), so fields read after this load are the new ones.
+ * write barrier ("Updating flags"), so fields read after this load are the new ones.
  */
 static uint16_t packed_flags_acquire(struct virtq *vq, unsigned int i)
 {
@@ -72,7 +72,10 @@ static int packed_walk_indirect(struct virtq *vq, struct virtq_elem *elem, unsig
 	table = virtq_indirect_map(vq, d->addr, d->len, &count, slot);
 	if (!table)
 		return vq->error;
-	/* §2.8.7: the table is used in order; its NEXT flags and ids mean nothing. */
+	/*
+	 * The table is used in order; WRITE is its only valid flag and ids are
+	 * ignored ("Indirect Flag"). A driver must not set INDIRECT here: refuse.
+	 */
 	for (i = 0; i < count; i++) {
 		packed_desc_read(&e, table, i);
 		if (e.flags & VIRTQ_DESC_F_INDIRECT)
@@ -116,7 +119,8 @@ int virtq_packed_pop(struct virtq *vq, struct virtq_elem *elem)
 					  "descriptor %u continues a chain but is not available (flags 0x%x, wrap counter %d)",
 					  slot, d.flags, wrap);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			if (d.flags & VIRTQ_DESC_F_NEXT)
+			/* A list holds one indirect descriptor or only direct ones. */
+			if ((d.flags & VIRTQ_DESC_F_NEXT) || walked > 1)
 				return virtq_fail(vq, -EINVAL,
 						  "descriptor %u is both indirect and chained", slot);
 			ret = packed_walk_indirect(vq, elem, slot, &d);
@@ -126,7 +130,7 @@ int virtq_packed_pop(struct virtq *vq, struct virtq_elem *elem)
 		}
 		if (ret)
 			return ret;
-		/* §2.8.6: the buffer id is the one in the chain's last descriptor. */
+		/* "Next Flag": the buffer id is in the chain's last descriptor. */
 		id = d.id;
 		if (++slot == vq->cfg.size) {
 			slot = 0;
@@ -153,11 +157,15 @@ int virtq_packed_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t 
 	struct virtq_packed_desc *d = packed_desc(vq, vq->next_used);
 	uint16_t flags = vq->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
 
+	/* "Write Flag": in a used descriptor WRITE says len bytes were written. */
+	if (len)
+		flags |= VIRTQ_DESC_F_WRITE;
+
 	virtq_st16(&d->id, elem->id);
 	virtq_st32(&d->len, len);
 	/*
 	 * Release: id, len and the buffer contents must be visible before the
-	 * flags that hand the descriptor back to the driver (§2.8.21).
+	 * flags that hand the descriptor back to the driver.
 	 */
 	__atomic_store_n(&d->flags, htole16(flags), __ATOMIC_RELEASE);
 	vq->next_used += elem->ndescs;

@@ -7,7 +7,7 @@
 
 #include "devices/virtio/virtqueue_ring.h"
 
-/* avail ring: flags, idx, ring[size], used_event (§2.7.6). */
+/* avail ring: flags, idx, ring[size], used_event. */
 static uint16_t *split_avail(struct virtq *vq, unsigned int word)
 {
 	return (uint16_t *)vq->driver + word;
@@ -22,7 +22,7 @@ static uint16_t *split_used_event(struct virtq *vq)
 	return split_avail(vq, AVAIL_RING(vq->cfg.size));
 }
 
-/* used ring: flags, idx, ring[size] of {id, len}, avail_event (§2.7.8). */
+/* used ring: flags, idx, ring[size] of {id, len}, avail_event. */
 static uint16_t *split_used_flags(struct virtq *vq)
 {
 	return (uint16_t *)vq->device;

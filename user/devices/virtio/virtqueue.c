@@ -1,6 +1,6 @@
 /*
  * Virtqueue core shared by both ring layouts: set-up, chain building with the
- * checks of VIRTIO 1.2 §2.7.5/§2.7.5.3 and §2.8, in-flight ids, dispatch.
+ * checks of VIRTIO 1.2 §2.7, §2.7.5.3 and §2.8, in-flight ids, dispatch.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -164,7 +164,7 @@ int virtq_start(struct virtq *vq, const struct machine_services *ms, const char 
 	if (!size || size > VIRTQ_MAX_SIZE || (!cfg->packed && (size & (size - 1))))
 		return virtq_fail(vq, -EINVAL, "queue size %u is not %s up to %u", size,
 				  cfg->packed ? "between 1 and" : "a power of two", VIRTQ_MAX_SIZE);
-	/* §2.7 and §2.8.2: descriptor areas 16-aligned, split avail 2, the others 4. */
+	/* §2.7 and §2.8 alignment: descriptor areas 16-aligned, split avail 2, the others 4. */
 	if (!virtq_aligned(cfg->desc_gpa, 16) ||
 	    !virtq_aligned(cfg->driver_gpa, cfg->packed ? 4 : 2) ||
 	    !virtq_aligned(cfg->device_gpa, 4))

@@ -18,15 +18,15 @@
 /* Entries an indirect table may hold (§2.7.5.3 leaves it to the device). */
 #define VIRTQ_MAX_INDIRECT	VIRTQ_MAX_SEGS
 
-/* Descriptor flags, shared by both layouts (§2.7.5, §2.8.1). */
+/* Descriptor flags, shared by both layouts. */
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
 #define VIRTQ_DESC_F_INDIRECT	4
-/* Packed only (§2.8.1). */
+/* Packed only (§2.8). */
 #define VIRTQ_DESC_F_AVAIL	(1u << 7)
 #define VIRTQ_DESC_F_USED	(1u << 15)
 
-/* Split ring flags (§2.7.6, §2.7.8). */
+/* Split ring flags. */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT	1
 #define VIRTQ_USED_F_NO_NOTIFY		1
 

@@ -10,7 +10,7 @@
 
 #include "devices/virtio/virtqueue.h"
 
-/* Guest-memory layouts, little-endian (§2.7.5, §2.8.13). */
+/* Guest-memory layouts, little-endian (§2.7, §2.8). */
 struct virtq_split_desc {
 	uint64_t addr;
 	uint32_t len;
