@@ -164,6 +164,35 @@ static int cli_set_no_reboot(struct cli_config *cfg, const char *val, char *err,
 	return 0;
 }
 
+/* unix:PATH[,server][,nowait|,wait=off]: keel always listens and never waits. */
+static int cli_set_qmp(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	const char *path = val + 5, *opt;
+	size_t len;
+
+	if (strncmp(val, "unix:", 5) || !*path || *path == ',')
+		return cli_err(err, errlen, "--qmp '%s' is not unix:PATH[,server]", val);
+	opt = strchr(path, ',');
+	len = opt ? (size_t)(opt - path) : strlen(path);
+	if (len >= sizeof(cfg->qmp))
+		return cli_err(err, errlen, "--qmp socket path is longer than %zu bytes",
+			       sizeof(cfg->qmp) - 1);
+	while (opt) {
+		const char *next = strchr(opt + 1, ',');
+		size_t olen = next ? (size_t)(next - opt - 1) : strlen(opt + 1);
+
+		if (!((olen == 6 && !strncmp(opt + 1, "server", 6)) ||
+		      (olen == 6 && !strncmp(opt + 1, "nowait", 6)) ||
+		      (olen == 8 && !strncmp(opt + 1, "wait=off", 8))))
+			return cli_err(err, errlen, "--qmp option '%.*s' is not supported "
+				       "(server, nowait, wait=off)", (int)olen, opt + 1);
+		opt = next;
+	}
+	memcpy(cfg->qmp, path, len);
+	cfg->qmp[len] = '\0';
+	return 0;
+}
+
 static const struct cli_option cli_run_options[] = {
 	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
 	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
@@ -173,6 +202,8 @@ static const struct cli_option cli_run_options[] = {
 	{ "serial", "BACKEND", cli_set_serial,
 	  "COM1 backend: stdio, file:PATH, unix:PATH, pty, null (default stdio)" },
 	{ "no-reboot", NULL, cli_set_no_reboot, "exit 0 when the guest resets" },
+	{ "qmp", "unix:PATH", cli_set_qmp,
+	  "QMP control socket to listen on (,server accepted; see keelctl(1))" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))

@@ -30,6 +30,7 @@ struct cli_config {
 	uint64_t memory;
 	const char *serial;
 	bool no_reboot;
+	char qmp[108];		/* --qmp unix:PATH[,server]: the socket path, or "" */
 };
 
 /*

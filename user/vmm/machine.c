@@ -25,6 +25,8 @@
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 #include "vmm/machine.h"
+#include "vmm/qmp/commands.h"
+#include "vmm/qmp/qmp.h"
 #include "vmm/vcpu.h"
 
 #define PC_LAPIC_ADDR	0xFEE00000ULL
@@ -37,6 +39,7 @@ enum pc_outcome {
 	PC_RESET,
 	PC_FAIL,
 	PC_SIGNAL,
+	PC_QUIT,	/* QMP quit */
 };
 
 struct pc {
@@ -47,6 +50,10 @@ struct pc {
 	int sigfd;
 	int pending;			/* enum pc_outcome, set once per incarnation */
 	unsigned int boots;
+	struct qmp_server *qmp;		/* lives across resets; NULL without --qmp */
+	struct qmp_machine qmp_machine;
+	bool paused;			/* QMP stop: kept across resets */
+	bool qmp_reset;			/* the pending reset came from system_reset */
 
 	/* One incarnation of the machine: rebuilt on every reset. */
 	struct guest_mem mem;
@@ -334,6 +341,8 @@ static int pc_build(struct pc *pc)
 		ret = vcpu_start(&pc->vcpus[i]);
 		if (ret)
 			return ret;
+		if (pc->paused)
+			vcpu_pause(&pc->vcpus[i]);
 	}
 	pc->boots++;
 	log_debug("machine: %u vCPU(s), %llu MiB, %s entry at %#llx", cfg->cpus,
@@ -351,6 +360,10 @@ static void pc_reset_now(void *opaque)
 	if (__atomic_load_n(&pc->pending, __ATOMIC_SEQ_CST) != PC_RESET)
 		return;
 	log_info("guest reset");
+	if (pc->qmp)
+		qmp_server_event(pc->qmp, "RESET", json_pack("{s:b,s:s}", "guest", !pc->qmp_reset,
+			"reason", pc->qmp_reset ? "host-qmp-system-reset" : "guest-reset"));
+	pc->qmp_reset = false;
 	pc_teardown(pc);
 	if (pc_build(pc)) {
 		log_err("cannot rebuild the machine after the guest reset");
@@ -387,6 +400,131 @@ static int pc_signals_init(struct pc *pc)
 	return loop_add_fd(pc->loop, pc->sigfd, EPOLLIN, pc_on_signal, pc);
 }
 
+/* QMP's view of the machine (user/vmm/qmp/commands.h); on the main loop. */
+static bool pc_qmp_running(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	return !pc->paused;
+}
+
+static int pc_qmp_stop(void *opaque)
+{
+	struct pc *pc = opaque;
+	unsigned int i;
+
+	for (i = 0; i < pc->nr_vcpus; i++)
+		vcpu_pause(&pc->vcpus[i]);
+	pc->paused = true;
+	return 0;
+}
+
+static int pc_qmp_cont(void *opaque)
+{
+	struct pc *pc = opaque;
+	unsigned int i;
+
+	pc->paused = false;
+	for (i = 0; i < pc->nr_vcpus; i++)
+		vcpu_resume(&pc->vcpus[i]);
+	return 0;
+}
+
+static int pc_qmp_reset(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	if (__atomic_load_n(&pc->pending, __ATOMIC_SEQ_CST) != PC_NONE)
+		return -EBUSY;
+	pc->qmp_reset = true;
+	pc_outcome(pc, PC_RESET);
+	return 0;
+}
+
+static int pc_qmp_powerdown(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	if (!pc->pm)
+		return -ENODEV;
+	acpi_pm_power_button(pc->pm);
+	return 0;
+}
+
+static int pc_qmp_quit(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	pc_outcome(pc, PC_QUIT);
+	loop_stop(pc->loop, PC_QUIT);
+	return 0;
+}
+
+static unsigned int pc_qmp_nr_cpus(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	return pc->nr_vcpus;
+}
+
+static int pc_qmp_cpu_thread_id(void *opaque, unsigned int index)
+{
+	struct pc *pc = opaque;
+
+	return index < pc->nr_vcpus ? __atomic_load_n(&pc->vcpus[index].tid,
+						      __ATOMIC_ACQUIRE) : 0;
+}
+
+static const struct qmp_machine_ops pc_qmp_ops = {
+	.running = pc_qmp_running,
+	.stop = pc_qmp_stop,
+	.cont = pc_qmp_cont,
+	.reset = pc_qmp_reset,
+	.powerdown = pc_qmp_powerdown,
+	.quit = pc_qmp_quit,
+	.nr_cpus = pc_qmp_nr_cpus,
+	.cpu_thread_id = pc_qmp_cpu_thread_id,
+};
+
+static int pc_qmp_init(struct pc *pc)
+{
+	static const struct qmp_version ver = { 0, 1, 0, "keel" };
+
+	pc->qmp_machine = (struct qmp_machine){ .ops = &pc_qmp_ops, .opaque = pc };
+	pc->qmp = qmp_server_new(pc->loop, &ver, qmp_machine_commands, qmp_machine_nr_commands,
+				 &pc->qmp_machine);
+	if (!pc->qmp)
+		return -ENOMEM;
+	pc->qmp_machine.srv = pc->qmp;
+	return qmp_server_listen(pc->qmp, pc->cfg->qmp);
+}
+
+/* The SHUTDOWN event (QEMU's reasons), sent before the sockets close. */
+static void pc_qmp_shutdown(struct pc *pc, int code)
+{
+	const char *reason;
+
+	switch (code) {
+	case PC_POWEROFF:
+		reason = "guest-shutdown";
+		break;
+	case PC_RESET:
+		reason = pc->qmp_reset ? "host-qmp-system-reset" : "guest-reset";
+		break;
+	case PC_SIGNAL:
+		reason = "host-signal";
+		break;
+	case PC_QUIT:
+		reason = "host-qmp-quit";
+		break;
+	default:
+		return;
+	}
+	qmp_server_event(pc->qmp, "SHUTDOWN", json_pack("{s:b,s:s}", "guest",
+			 code == PC_POWEROFF || (code == PC_RESET && !pc->qmp_reset),
+			 "reason", reason));
+}
+
 int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 {
 	struct pc *pc;
@@ -416,6 +554,10 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 	pc->console = chardev_open(cfg->serial, pc->loop);
 	if (!pc->console)
 		goto out;	/* chardev_open said why */
+	if (cfg->qmp[0] && pc_qmp_init(pc)) {
+		log_err("cannot open the QMP socket '%s'", cfg->qmp);
+		goto out;
+	}
 
 	if (pc_build(pc)) {
 		pc_teardown(pc);
@@ -423,9 +565,15 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 	}
 	code = loop_run(pc->loop);
 	pc_teardown(pc);
+	if (pc->qmp)
+		pc_qmp_shutdown(pc, code);
 	switch (code) {
 	case PC_POWEROFF:
 		log_debug("guest powered off");
+		ret = MACHINE_EXIT_OK;
+		break;
+	case PC_QUIT:
+		log_info("quit requested on the QMP socket");
 		ret = MACHINE_EXIT_OK;
 		break;
 	case PC_RESET:
@@ -438,6 +586,7 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		break;
 	}
 out:
+	qmp_server_free(pc->qmp);
 	if (pc->console)
 		chardev_close(pc->console);
 	if (pc->loop && pc->sigfd >= 0)

@@ -126,6 +126,8 @@ int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, unsigned int index, unsigned
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
+	pthread_mutex_init(&vcpu->pause_lock, NULL);
+	pthread_cond_init(&vcpu->pause_cond, NULL);
 	vcpu->index = index;
 	vcpu->host = *host;
 	vcpu->run = MAP_FAILED;
@@ -416,6 +418,18 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+/* Wait outside KVM_RUN while a pause is asked for (vcpu_pause). */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->pause_lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vcpu->pause_cond);
+	while (vcpu->pause_req && !__atomic_load_n(&vcpu->stop, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&vcpu->pause_cond, &vcpu->pause_lock);
+	vcpu->parked = false;
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
 static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *vcpu = opaque;
@@ -423,7 +437,12 @@ static void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	__atomic_store_n(&vcpu->tid, (int)gettid(), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&vcpu->stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&vcpu->pause_req, __ATOMIC_ACQUIRE)) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu_eat_kicks();
@@ -437,12 +456,19 @@ static void *vcpu_thread(void *opaque)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	pthread_mutex_lock(&vcpu->pause_lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vcpu->pause_cond);
+	pthread_mutex_unlock(&vcpu->pause_lock);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int ret;
+
+	vcpu->exited = false;
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 
 	if (ret) {
 		log_err("vcpu%u: cannot start its thread: %s", vcpu->index, strerror(ret));
@@ -457,7 +483,33 @@ void vcpu_stop(struct vcpu *vcpu)
 	if (!vcpu->started)
 		return;
 	__atomic_store_n(&vcpu->stop, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&vcpu->pause_lock);
+	pthread_cond_broadcast(&vcpu->pause_cond);	/* a parked vCPU sees stop */
+	pthread_mutex_unlock(&vcpu->pause_lock);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
+}
+
+void vcpu_pause(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	pthread_mutex_lock(&vcpu->pause_lock);
+	__atomic_store_n(&vcpu->pause_req, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+	/* Out of KVM_RUN; a kick landing before KVM_RUN makes it return EINTR at once. */
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	pthread_mutex_lock(&vcpu->pause_lock);
+	while (!vcpu->parked && !vcpu->exited)
+		pthread_cond_wait(&vcpu->pause_cond, &vcpu->pause_lock);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
+void vcpu_resume(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->pause_lock);
+	__atomic_store_n(&vcpu->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vcpu->pause_cond);
+	pthread_mutex_unlock(&vcpu->pause_lock);
 }

@@ -37,6 +37,13 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	volatile int stop;	/* written by the main thread, read before each KVM_RUN */
+	int tid;		/* the thread's Linux TID, for query-cpus-fast */
+	/* Pause (QMP stop/cont): the thread parks outside KVM_RUN while asked to. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	bool parked;
+	bool exited;
 };
 
 /* Install the kick signal handler and block it in the calling thread (call once, early). */
@@ -55,6 +62,10 @@ int vcpu_set_real_mode(struct vcpu *vcpu, uint16_t cs, uint16_t ip);
 int vcpu_start(struct vcpu *vcpu);
 /* Kick out of KVM_RUN and join the thread. */
 void vcpu_stop(struct vcpu *vcpu);
+
+/* Park the vCPU outside KVM_RUN and wait until it is; resume lets it run again. */
+void vcpu_pause(struct vcpu *vcpu);
+void vcpu_resume(struct vcpu *vcpu);
 
 /* Log general registers, segments, control registers and EFER at error level. */
 void vcpu_dump(struct vcpu *vcpu, enum log_level level);
