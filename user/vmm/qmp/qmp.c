@@ -119,7 +119,9 @@ static void qmp_client_flush(struct qmp_client *c)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EPIPE || errno == ECONNRESET)
+				qmp_client_drop(c, "disconnected");
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				qmp_client_drop(c, strerror(errno));
 			break;
 		}
