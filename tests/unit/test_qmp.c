@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/loop.h"
+#include "vmm/qmp/commands.h"
 #include "vmm/qmp/qmp.h"
 
 struct peer {
@@ -488,6 +489,163 @@ static void test_listen_socket(void **state)
 	loop_free(loop);
 }
 
+/* The machine's commands (user/vmm/qmp/commands.c) over fake ops. */
+struct fake_vm {
+	bool running;
+	int stops, conts, resets, powerdowns, quits;
+	int fail_reset;
+};
+
+static bool fake_running(void *o)
+{
+	return ((struct fake_vm *)o)->running;
+}
+
+static int fake_stop(void *o)
+{
+	struct fake_vm *vm = o;
+
+	vm->stops++;
+	vm->running = false;
+	return 0;
+}
+
+static int fake_cont(void *o)
+{
+	struct fake_vm *vm = o;
+
+	vm->conts++;
+	vm->running = true;
+	return 0;
+}
+
+static int fake_reset(void *o)
+{
+	struct fake_vm *vm = o;
+
+	vm->resets++;
+	return vm->fail_reset;
+}
+
+static int fake_powerdown(void *o)
+{
+	((struct fake_vm *)o)->powerdowns++;
+	return 0;
+}
+
+static int fake_quit(void *o)
+{
+	((struct fake_vm *)o)->quits++;
+	return 0;
+}
+
+static unsigned int fake_nr_cpus(void *o)
+{
+	return 2;
+}
+
+static int fake_tid(void *o, unsigned int i)
+{
+	return 1000 + (int)i;
+}
+
+static const struct qmp_machine_ops fake_ops = {
+	.running = fake_running, .stop = fake_stop, .cont = fake_cont, .reset = fake_reset,
+	.powerdown = fake_powerdown, .quit = fake_quit, .nr_cpus = fake_nr_cpus,
+	.cpu_thread_id = fake_tid,
+};
+
+/* Send one command, return the reply; events before it are checked against ev. */
+static json_t *machine_exec(struct peer *p, struct qmp_client *c, const char *req,
+			    const char *ev)
+{
+	json_t *j;
+
+	assert_int_equal(qmp_client_feed(c, req, strlen(req)), 0);
+	j = peer_recv(p);
+	assert_non_null(j);
+	if (ev) {
+		assert_string_equal(json_string_value(json_object_get(j, "event")), ev);
+		json_decref(j);
+		j = peer_recv(p);
+	}
+	assert_null(json_object_get(j, "event"));
+	return j;
+}
+
+static void test_machine_commands(void **state)
+{
+	struct fake_vm vm = { .running = true };
+	struct qmp_machine m = { .ops = &fake_ops, .opaque = &vm };
+	struct loop *loop = loop_new();
+	struct qmp_server *srv = qmp_server_new(loop, &test_ver, qmp_machine_commands,
+						qmp_machine_nr_commands, &m);
+	struct peer p = { 0 };
+	struct qmp_client *c;
+	json_t *j, *r;
+	int sv[2];
+
+	m.srv = srv;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	c = qmp_server_attach(srv, sv[0]);
+	p.fd = sv[1];
+	json_decref(peer_recv(&p));
+	json_decref(machine_exec(&p, c, "{\"execute\":\"qmp_capabilities\"}", NULL));
+
+	j = machine_exec(&p, c, "{\"execute\":\"query-status\"}", NULL);
+	r = json_object_get(j, "return");
+	assert_true(json_is_true(json_object_get(r, "running")));
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "running");
+	json_decref(j);
+
+	json_decref(machine_exec(&p, c, "{\"execute\":\"stop\"}", "STOP"));
+	assert_int_equal(vm.stops, 1);
+	j = machine_exec(&p, c, "{\"execute\":\"query-status\"}", NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "return"),
+							      "status")), "paused");
+	json_decref(j);
+	/* A second stop is a no-op without an event. */
+	json_decref(machine_exec(&p, c, "{\"execute\":\"stop\"}", NULL));
+	assert_int_equal(vm.stops, 1);
+	json_decref(machine_exec(&p, c, "{\"execute\":\"cont\"}", "RESUME"));
+	json_decref(machine_exec(&p, c, "{\"execute\":\"cont\"}", NULL));
+	assert_int_equal(vm.conts, 1);
+	assert_true(vm.running);
+
+	json_decref(machine_exec(&p, c, "{\"execute\":\"system_powerdown\"}", "POWERDOWN"));
+	assert_int_equal(vm.powerdowns, 1);
+	j = machine_exec(&p, c, "{\"execute\":\"system_reset\"}", NULL);
+	assert_non_null(json_object_get(j, "return"));
+	json_decref(j);
+	vm.fail_reset = -EBUSY;
+	j = machine_exec(&p, c, "{\"execute\":\"system_reset\"}", NULL);
+	assert_string_equal(error_class(j), "GenericError");
+	json_decref(j);
+	assert_int_equal(vm.resets, 2);
+
+	j = machine_exec(&p, c, "{\"execute\":\"query-cpus-fast\"}", NULL);
+	r = json_object_get(j, "return");
+	assert_int_equal(json_array_size(r), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "cpu-index")),
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "thread-id")),
+			 1001);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "target")),
+			    "x86_64");
+	json_decref(j);
+
+	j = machine_exec(&p, c, "{\"execute\":\"quit\",\"arguments\":{\"now\":true}}", NULL);
+	assert_string_equal(error_desc(j), "Parameter 'now' is unexpected");
+	json_decref(j);
+	assert_int_equal(vm.quits, 0);
+	json_decref(machine_exec(&p, c, "{\"execute\":\"quit\"}", NULL));
+	assert_int_equal(vm.quits, 1);
+
+	qmp_server_free(srv);
+	loop_free(loop);
+	close(p.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +660,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
 		cmocka_unit_test(test_listen_socket),
+		cmocka_unit_test(test_machine_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
