@@ -162,8 +162,8 @@ int virtq_start(struct virtq *vq, const struct machine_services *ms, const char 
 	vq->cfg = *cfg;
 
 	if (!size || size > VIRTQ_MAX_SIZE || (!cfg->packed && (size & (size - 1))))
-		return virtq_fail(vq, -EINVAL, "queue size %u is not %s up to %u", size,
-				  cfg->packed ? "between 1 and" : "a power of two", VIRTQ_MAX_SIZE);
+		return virtq_fail(vq, -EINVAL, "queue size %u is not %s in 1..%u", size,
+				  cfg->packed ? "a size" : "a power of two", VIRTQ_MAX_SIZE);
 	/* §2.7 and §2.8 alignment: descriptor areas 16-aligned, split avail 2, the others 4. */
 	if (!virtq_aligned(cfg->desc_gpa, 16) ||
 	    !virtq_aligned(cfg->driver_gpa, cfg->packed ? 4 : 2) ||
