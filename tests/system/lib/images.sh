@@ -194,6 +194,9 @@ img_l2()
 	if [ -x build/bin/keel ]; then
 		img_copy_bin "$root" build/bin/keel /keel/bin/keel
 	fi
+	if [ -x build/bin/keelctl ]; then
+		img_copy_bin "$root" build/bin/keelctl /keel/bin/keelctl
+	fi
 	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
 	img_cpio "$root" "$top"
 	L2_INITRD=$IMG_RUN_DIR/l2-initramfs.cpio
