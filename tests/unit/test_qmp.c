@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/loop.h"
+#include "vmm/cli.h"
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/qmp.h"
 
@@ -646,6 +647,53 @@ static void test_machine_commands(void **state)
 	close(p.fd);
 }
 
+/* keel run --qmp: the forms QEMU users type, and the ones we refuse. */
+static void test_cli_qmp_option(void **state)
+{
+	static const struct {
+		const char *arg, *path;
+	} cases[] = {
+		{ "--qmp=unix:/tmp/a.sock", "/tmp/a.sock" },
+		{ "--qmp=unix:/tmp/a.sock,server", "/tmp/a.sock" },
+		{ "--qmp=unix:/tmp/a.sock,server,nowait", "/tmp/a.sock" },
+		{ "--qmp=unix:rel,server,wait=off", "rel" },
+		{ "--qmp=tcp:localhost:4444", NULL },
+		{ "--qmp=unix:", NULL },
+		{ "--qmp=unix:,server", NULL },
+		{ "--qmp=unix:/tmp/a,server,wait=on", NULL },
+		{ "--qmp=unix:/tmp/a,", NULL },
+		{ "--qmp=/tmp/a", NULL },
+	};
+	char longarg[200], err[CLI_ERR_MAX];
+	struct cli_config cfg;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "keel", "run", "--kernel", "k", (char *)cases[i].arg, NULL };
+		int r = cli_parse(5, argv, &cfg, err, sizeof(err));
+
+		if (cases[i].path) {
+			assert_int_equal(r, CLI_RUN);
+			assert_string_equal(cfg.qmp, cases[i].path);
+		} else {
+			assert_int_equal(r, -EINVAL);
+			assert_non_null(strstr(err, "--qmp"));
+		}
+	}
+	{
+		char *argv[] = { "keel", "run", "--kernel", "k", NULL };
+
+		assert_int_equal(cli_parse(4, argv, &cfg, err, sizeof(err)), CLI_RUN);
+		assert_string_equal(cfg.qmp, "");
+	}
+	snprintf(longarg, sizeof(longarg), "--qmp=unix:/%0150d", 0);
+	{
+		char *argv[] = { "keel", "run", "--kernel", "k", longarg, NULL };
+
+		assert_int_equal(cli_parse(5, argv, &cfg, err, sizeof(err)), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
 		cmocka_unit_test(test_listen_socket),
 		cmocka_unit_test(test_machine_commands),
+		cmocka_unit_test(test_cli_qmp_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
