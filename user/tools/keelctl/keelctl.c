@@ -58,8 +58,11 @@ static int keelctl_print_reply(json_t *reply)
 	return 0;
 }
 
-/* Run COMMAND [key=value ...]; 0 ok, 1 error reply or lost connection, 2 bad words. */
-static int keelctl_run(struct client *cl, int argc, char *const argv[])
+/*
+ * Run COMMAND [key=value ...]; 0 ok, 1 error reply or lost connection, 2 bad words.
+ * Events that arrive before the reply are shown at the prompt, not in one-shot use.
+ */
+static int keelctl_run(struct client *cl, int argc, char *const argv[], bool show_events)
 {
 	json_t *args = format_args(argc - 1, argv + 1), *reply;
 	int ret;
@@ -70,7 +73,7 @@ static int keelctl_run(struct client *cl, int argc, char *const argv[])
 		json_decref(args);
 		args = NULL;
 	}
-	reply = client_execute(cl, argv[0], args, keelctl_json ? keelctl_print_event : NULL,
+	reply = client_execute(cl, argv[0], args, show_events ? keelctl_print_event : NULL,
 			       NULL);
 	if (!reply) {
 		fprintf(stderr, "keelctl: the connection closed before the reply\n");
@@ -203,7 +206,7 @@ static bool keelctl_line(struct client *cl, struct keelctl_history *h, char *lin
 			printf("%5u  %s\n", i, keelctl_history_get(h, i));
 		return true;
 	}
-	if (keelctl_run(cl, n, words) == 1 && cl->fd >= 0) {
+	if (keelctl_run(cl, n, words, true) == 1 && cl->fd >= 0) {
 		struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
 
 		/* A lost connection ends the session; an error reply does not. */
@@ -236,11 +239,14 @@ static int keelctl_interactive(struct client *cl)
 		}
 		/* Events arrive while we wait for the next line. */
 		for (;;) {
-			if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			/* Read along with the last reply, they are buffered already. */
+			bool buffered = client_pending(cl);
+
+			if (!buffered && poll(pfd, 2, -1) < 0 && errno != EINTR)
 				goto out;
-			if (pfd[0].revents)
+			if (!buffered && pfd[0].revents)
 				break;
-			if (pfd[1].revents) {
+			if (buffered || pfd[1].revents) {
 				msg = client_recv(cl, 0);
 				if (!msg) {
 					fprintf(stderr, "\nkeelctl: the connection closed\n");
@@ -299,7 +305,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[i], "events") && i + 1 == argc)
 		ret = keelctl_events(&cl);
 	else
-		ret = keelctl_run(&cl, argc - i, argv + i);
+		ret = keelctl_run(&cl, argc - i, argv + i, false);
 	client_close(&cl);
 	return ret;
 }
