@@ -8,8 +8,14 @@
 #include <cmocka.h>
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fake_machine.h"
 #include "devices/virtio/virtqueue.h"
@@ -916,6 +922,157 @@ static void test_packed_notify_no_event_idx(void **state)
 	assert_int_equal(get16(c, USED_GPA + 2), VIRTQ_EVENT_F_ENABLE);
 }
 
+/*
+ * The split ring with a real driver on another thread: the driver publishes
+ * chains and kicks only when avail_event asks; the device polls with kicks off,
+ * re-enables them and sleeps until a kick. A lost kick or interrupt (missing
+ * fence) shows as a stall; a misordered read shows as a wrong length.
+ */
+#define RACE_CHAINS	100000u
+#define RACE_SIZE	16u
+
+struct race {
+	struct ctx *c;
+	atomic_uint kicks;
+	atomic_uint irqs;
+	atomic_int failed;
+	char why[128];
+};
+
+static double race_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void race_fail(struct race *r, const char *why)
+{
+	int expected = 0;
+
+	if (atomic_compare_exchange_strong(&r->failed, &expected, 1))
+		snprintf(r->why, sizeof(r->why), "%s", why);
+}
+
+/* Wait until *counter moves from seen; false after a 10 s stall. */
+static bool race_wait(struct race *r, atomic_uint *counter, unsigned int seen)
+{
+	double end = race_now() + 10;
+
+	while (atomic_load_explicit(counter, memory_order_acquire) == seen) {
+		if (atomic_load(&r->failed))
+			return false;
+		if (race_now() > end)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+static uint16_t *race16(struct ctx *c, uint64_t a)
+{
+	return (uint16_t *)gpa(c, a);
+}
+
+static void *race_driver(void *opaque)
+{
+	struct race *r = opaque;
+	struct ctx *c = r->c;
+	uint16_t *avail_idx = race16(c, AVAIL_GPA + 2);
+	uint16_t *used_idx_p = race16(c, USED_GPA + 2);
+	uint16_t *used_event = race16(c, AVAIL_GPA + 4 + 2 * RACE_SIZE);
+	uint16_t *avail_event = race16(c, USED_GPA + 4 + 8 * RACE_SIZE);
+	unsigned int i;
+
+	for (i = 0; i < RACE_CHAINS; i++) {
+		uint16_t slot = i % RACE_SIZE, used;
+
+		for (;;) {
+			used = __atomic_load_n(used_idx_p, __ATOMIC_ACQUIRE);
+			/*
+			 * Bursts of 5 then a lone chain, each followed by a drain: the
+			 * device goes idle often, and a lone chain must be kicked.
+			 */
+			if ((uint16_t)(i - used) < (i % 7 > 1 ? RACE_SIZE : 1))
+				break;
+			/* Wait: ask for an interrupt at the next used entry, re-check, sleep. */
+			unsigned int seen = atomic_load_explicit(&r->irqs, memory_order_acquire);
+
+			__atomic_store_n(used_event, used, __ATOMIC_RELAXED);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (__atomic_load_n(used_idx_p, __ATOMIC_ACQUIRE) != used)
+				continue;
+			if (!race_wait(r, &r->irqs, seen)) {
+				race_fail(r, "driver: no interrupt for a used chain");
+				return NULL;
+			}
+		}
+		put_desc(c, DESC_GPA, slot, BUF_GPA + 16 * slot, 1 + i % 1000,
+			 VIRTQ_DESC_F_WRITE, 0);
+		__atomic_store_n(race16(c, AVAIL_GPA + 4 + 2 * slot), slot, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_release);
+		__atomic_store_n(avail_idx, (uint16_t)(i + 1), __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (virtq_need_event(__atomic_load_n(avail_event, __ATOMIC_RELAXED),
+				     (uint16_t)(i + 1), (uint16_t)i))
+			atomic_fetch_add_explicit(&r->kicks, 1, memory_order_release);
+	}
+	return NULL;
+}
+
+static void *race_device(void *opaque)
+{
+	struct race *r = opaque;
+	struct ctx *c = r->c;
+	unsigned int count = 0, seen;
+	int ret;
+
+	while (count < RACE_CHAINS) {
+		seen = atomic_load_explicit(&r->kicks, memory_order_acquire);
+		virtq_disable_notify(&c->vq);
+		while ((ret = virtq_pop(&c->vq, &c->elem)) == 1) {
+			if (c->elem.in_num != 1 || c->elem.in_len != 1 + count % 1000) {
+				race_fail(r, "device: chain with the wrong length");
+				return NULL;
+			}
+			virtq_push(&c->vq, &c->elem, 1);
+			count++;
+			if (virtq_should_notify(&c->vq))
+				atomic_fetch_add_explicit(&r->irqs, 1, memory_order_release);
+		}
+		if (ret < 0) {
+			race_fail(r, "device: queue broken");
+			return NULL;
+		}
+		if (count < RACE_CHAINS && !virtq_enable_notify(&c->vq) &&
+		    !race_wait(r, &r->kicks, seen)) {
+			race_fail(r, "device: no kick for an available chain");
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void test_split_two_threads(void **state)
+{
+	struct ctx *c = *state;
+	struct race r = { .c = c };
+	pthread_t drv, dev;
+	double t0 = race_now();
+
+	assert_int_equal(start(c, RACE_SIZE, false, true), 0);
+	assert_int_equal(pthread_create(&dev, NULL, race_device, &r), 0);
+	assert_int_equal(pthread_create(&drv, NULL, race_driver, &r), 0);
+	pthread_join(drv, NULL);
+	pthread_join(dev, NULL);
+	if (atomic_load(&r.failed))
+		fail_msg("%s", r.why);
+	assert_int_equal(used_idx(c), RACE_CHAINS & 0xffff);
+	print_message("# %u chains in %.2f s, %u kicks, %u interrupts\n", RACE_CHAINS,
+		      race_now() - t0, atomic_load(&r.kicks), atomic_load(&r.irqs));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -931,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(test_need_event),
 		cmocka_unit_test_setup_teardown(test_split_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_notify_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_two_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_simple, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_out_of_order, setup, teardown),
