@@ -1073,6 +1073,89 @@ static void test_split_two_threads(void **state)
 		      race_now() - t0, atomic_load(&r.kicks), atomic_load(&r.irqs));
 }
 
+/* The same with the packed ring: one-descriptor chains, ids = slots. */
+static bool race_packed_reap(struct ctx *c, uint16_t *next_used, bool *used_wrap,
+			     unsigned int *inflight)
+{
+	uint16_t *flags_p = race16(c, DESC_GPA + 16ull * *next_used + 14);
+	uint16_t flags = le16toh(__atomic_load_n(flags_p, __ATOMIC_ACQUIRE));
+
+	if (!!(flags & VIRTQ_DESC_F_USED) != *used_wrap ||
+	    !!(flags & VIRTQ_DESC_F_AVAIL) != *used_wrap)
+		return false;
+	if (++*next_used == RACE_SIZE) {
+		*next_used = 0;
+		*used_wrap = !*used_wrap;
+	}
+	--*inflight;
+	return true;
+}
+
+static void *race_packed_driver(void *opaque)
+{
+	struct race *r = opaque;
+	struct ctx *c = r->c;
+	uint16_t next_avail = 0, next_used = 0, ev_flags, ev_off;
+	bool avail_wrap = true, used_wrap = true;
+	unsigned int i, inflight = 0, seen;
+
+	for (i = 0; i < RACE_CHAINS; i++) {
+		while (inflight >= (i % 7 > 1 ? RACE_SIZE : 1)) {
+			if (race_packed_reap(c, &next_used, &used_wrap, &inflight))
+				continue;
+			seen = atomic_load_explicit(&r->irqs, memory_order_acquire);
+			__atomic_store_n(race16(c, AVAIL_GPA),
+					 htole16(next_used | (used_wrap ? 0x8000 : 0)),
+					 __ATOMIC_RELAXED);
+			__atomic_store_n(race16(c, AVAIL_GPA + 2), htole16(VIRTQ_EVENT_F_DESC),
+					 __ATOMIC_RELAXED);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (race_packed_reap(c, &next_used, &used_wrap, &inflight))
+				continue;
+			if (!race_wait(r, &r->irqs, seen)) {
+				race_fail(r, "packed driver: no interrupt for a used chain");
+				return NULL;
+			}
+		}
+		pk_put(c, DESC_GPA, next_avail, BUF_GPA + 16 * next_avail, 1 + i % 1000,
+		       next_avail, 0);
+		__atomic_store_n(race16(c, DESC_GPA + 16ull * next_avail + 14),
+				 htole16(VIRTQ_DESC_F_WRITE | pk_avail_flags(avail_wrap)),
+				 __ATOMIC_RELEASE);
+		inflight++;
+		atomic_thread_fence(memory_order_seq_cst);
+		ev_off = le16toh(__atomic_load_n(race16(c, USED_GPA), __ATOMIC_RELAXED));
+		ev_flags = le16toh(__atomic_load_n(race16(c, USED_GPA + 2), __ATOMIC_RELAXED));
+		if (ev_flags == VIRTQ_EVENT_F_ENABLE ||
+		    (ev_flags == VIRTQ_EVENT_F_DESC &&
+		     ev_off == (next_avail | (avail_wrap ? 0x8000 : 0))))
+			atomic_fetch_add_explicit(&r->kicks, 1, memory_order_release);
+		if (++next_avail == RACE_SIZE) {
+			next_avail = 0;
+			avail_wrap = !avail_wrap;
+		}
+	}
+	return NULL;
+}
+
+static void test_packed_two_threads(void **state)
+{
+	struct ctx *c = *state;
+	struct race r = { .c = c };
+	pthread_t drv, dev;
+	double t0 = race_now();
+
+	assert_int_equal(start(c, RACE_SIZE, true, true), 0);
+	assert_int_equal(pthread_create(&dev, NULL, race_device, &r), 0);
+	assert_int_equal(pthread_create(&drv, NULL, race_packed_driver, &r), 0);
+	pthread_join(drv, NULL);
+	pthread_join(dev, NULL);
+	if (atomic_load(&r.failed))
+		fail_msg("%s", r.why);
+	print_message("# %u chains in %.2f s, %u kicks, %u interrupts\n", RACE_CHAINS,
+		      race_now() - t0, atomic_load(&r.kicks), atomic_load(&r.irqs));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1096,6 +1179,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_packed_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_event_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_notify_no_event_idx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed_two_threads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
