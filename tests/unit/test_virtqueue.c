@@ -1156,11 +1156,39 @@ static void test_packed_two_threads(void **state)
 		      race_now() - t0, atomic_load(&r.kicks), atomic_load(&r.irqs));
 }
 
+/* A broken queue says why exactly once, with its name and the fact. */
+static void test_logs_once(void **state)
+{
+	struct ctx *c = *state;
+	char buf[1024] = "";
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	ssize_t n;
+
+	assert_non_null(tmp);
+	assert_int_equal(start(c, 8, false, false), 0);
+	put_desc(c, DESC_GPA, 4, BUF_GPA, 4, VIRTQ_DESC_F_NEXT, 4);
+	avail_add(c, 4);
+	dup2(fileno(tmp), 2);
+	virtq_pop(&c->vq, &c->elem);
+	virtq_pop(&c->vq, &c->elem);
+	virtq_push(&c->vq, &c->elem, 0);
+	virtq_should_notify(&c->vq);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fileno(tmp), buf, sizeof(buf) - 1, 0);
+	fclose(tmp);
+	assert_true(n > 0);
+	assert_string_equal(buf, "keel: error: virtq test0/0: chain from descriptor 4 loops "
+			    "(longer than the queue size 8)\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_simple, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logs_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_zero_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_wraparound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_indirect, setup, teardown),
