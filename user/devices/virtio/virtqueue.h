@@ -103,6 +103,7 @@ struct virtq {
 
 /*
  * Check the configuration, translate the ring areas and make the queue live.
+ * vq must be zero-filled or stopped before (a started one is stopped first).
  * Returns 0, or a negative errno (the queue is then broken and says why once).
  */
 int virtq_start(struct virtq *vq, const struct machine_services *ms, const char *name,
