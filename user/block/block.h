@@ -351,6 +351,15 @@ void block_submit(struct block_dev *bd, struct block_req *req);
 /* For drivers: finish req (calls req->done). */
 void block_req_complete(struct block_req *req, int ret);
 
+/*
+ * Submit for read-only formats served synchronously on the owner thread:
+ * each iovec is read through read(bd, buf, len, offset), flush succeeds,
+ * every other operation fails with -EROFS. Completes req inline.
+ */
+typedef int (*block_sync_read_fn)(struct block_dev *bd, void *buf, size_t len, uint64_t offset);
+void block_submit_read_only_sync(struct block_dev *bd, struct block_req *req,
+				 block_sync_read_fn read);
+
 /* The fd to poll (EPOLLIN) for bd's completions, and the call to run them. */
 int block_event_fd(struct block_dev *bd);
 int block_poll(struct block_dev *bd);

@@ -109,26 +109,14 @@ static void vhdx_close(struct block_dev *bd)
 
 /* Reads are served synchronously on the owner thread: the format is read-only and
  * not on the data path's fast lane; metadata is in memory, data is one pread each. */
+static int vhdx_drv_read(struct block_dev *bd, void *buf, size_t len, uint64_t off)
+{
+	return vhdx_image_read(bd->opaque, buf, len, off, vhdx_drv_parent, bd);
+}
+
 static void vhdx_submit(struct block_dev *bd, struct block_req *req)
 {
-	struct vhdx_image *v = bd->opaque;
-	uint64_t off = req->offset;
-	int ret = 0;
-
-	switch (req->op) {
-	case BLOCK_OP_READ:
-		for (int i = 0; i < req->iovcnt && !ret; i++) {
-			ret = vhdx_image_read(v, req->iov[i].iov_base, req->iov[i].iov_len, off,
-					      vhdx_drv_parent, bd);
-			off += req->iov[i].iov_len;
-		}
-		break;
-	case BLOCK_OP_FLUSH:
-		break;
-	default:
-		ret = -EROFS;
-	}
-	block_req_complete(req, ret);
+	block_submit_read_only_sync(bd, req, vhdx_drv_read);
 }
 
 static int vhdx_block_status(struct block_dev *bd, uint64_t offset, uint64_t len,

@@ -98,25 +98,14 @@ static void vpc_close(struct block_dev *bd)
 }
 
 /* Synchronous on the owner thread, like vhdx: read-only, not a data-plane format. */
+static int vpc_drv_read(struct block_dev *bd, void *buf, size_t len, uint64_t off)
+{
+	return vpc_image_read(bd->opaque, buf, len, off, vpc_drv_parent, bd);
+}
+
 static void vpc_submit(struct block_dev *bd, struct block_req *req)
 {
-	uint64_t off = req->offset;
-	int ret = 0;
-
-	switch (req->op) {
-	case BLOCK_OP_READ:
-		for (int i = 0; i < req->iovcnt && !ret; i++) {
-			ret = vpc_image_read(bd->opaque, req->iov[i].iov_base, req->iov[i].iov_len,
-					     off, vpc_drv_parent, bd);
-			off += req->iov[i].iov_len;
-		}
-		break;
-	case BLOCK_OP_FLUSH:
-		break;
-	default:
-		ret = -EROFS;
-	}
-	block_req_complete(req, ret);
+	block_submit_read_only_sync(bd, req, vpc_drv_read);
 }
 
 static int vpc_block_status(struct block_dev *bd, uint64_t offset, uint64_t len,
