@@ -1183,6 +1183,46 @@ static void test_logs_once(void **state)
 			    "(longer than the queue size 8)\n");
 }
 
+/* A chain may use every descriptor of the queue: that is not a loop. */
+static void test_full_length_chains(void **state)
+{
+	struct ctx *c = *state;
+	static const uint16_t four[] = { 0, 0, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_WRITE };
+	unsigned int i;
+
+	assert_int_equal(start(c, 8, false, false), 0);
+	/* 7 -> 6 -> ... -> 0 */
+	for (i = 0; i < 8; i++)
+		put_desc(c, DESC_GPA, i, BUF_GPA, 1, i ? VIRTQ_DESC_F_NEXT : 0, i - 1);
+	avail_add(c, 7);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(c->elem.out_num, 8);
+	assert_int_equal(c->elem.ndescs, 8);
+
+	virtq_stop(&c->vq);
+	assert_int_equal(start(c, 4, true, false), 0);
+	c->next_avail = 0;
+	c->avail_wrap = true;
+	pk_add(c, 4, four, 3);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(c->elem.ndescs, 4);
+	assert_int_equal(c->elem.out_num, 2);
+	assert_int_equal(c->elem.in_num, 2);
+	assert_int_equal(c->vq.next_avail, 0);
+	assert_false(c->vq.avail_wrap);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 0);
+	assert_int_equal(virtq_push(&c->vq, &c->elem, 2), 0);
+	pk_check_used(c, 3, 2, 4);
+	assert_false(c->vq.used_wrap);
+
+	/* The largest packed ring. */
+	c->cfg.desc_gpa = 0;
+	c->cfg.driver_gpa = 0x80000;
+	c->cfg.device_gpa = 0x80004;
+	assert_int_equal(start(c, 32768, true, true), 0);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1208,6 +1248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_packed_event_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_notify_no_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_two_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_length_chains, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
