@@ -15,6 +15,7 @@
 #define PC_RTC_PORT		0x70	/* index 0x70, data 0x71 */
 #define PC_RTC_IRQ		8
 #define PC_POST_PORT		0x80
+#define PC_PVPANIC_PORT		0x505	/* pvpanic (ACPI QEMU0001) */
 #define PC_RESET_CTL_PORT	0xcf9	/* reset control: FADT RESET_REG */
 #define PC_RESET_VALUE		0x06	/* full reset, as written by the guest */
 
