@@ -1,0 +1,37 @@
+/*
+ * A PCI bus (PCI Local Bus 3.0 ch. 3.2.2.3): 32 device slots of 8 functions that
+ * device models register on; config accesses routed by device/function number.
+ */
+#ifndef KEEL_DEVICES_PCI_BUS_H
+#define KEEL_DEVICES_PCI_BUS_H
+
+#include "devices/pci/config.h"
+
+#define PCI_SLOTS		32
+#define PCI_FUNCS		8
+#define PCI_DEVFN(slot, fn)	((unsigned int)(((slot) << 3) | (fn)))
+
+struct pci_device {
+	const char *name;		/* for log lines: "pci-host", "virtio-blk0" */
+	struct pci_config cfg;
+	/* Optional: called after a guest write went through the masks. */
+	void (*cfg_written)(struct pci_device *dev, unsigned int off, unsigned int size);
+	void *opaque;
+};
+
+struct pci_bus {
+	struct pci_device *devs[PCI_SLOTS * PCI_FUNCS];
+};
+
+void pci_bus_init(struct pci_bus *bus);
+/* Put dev at devfn; -EEXIST if taken, -EINVAL if devfn is out of range. */
+int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn);
+struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned int devfn);
+
+/* Config accesses: an empty devfn reads all-ones, writes vanish. */
+uint32_t pci_bus_cfg_read(const struct pci_bus *bus, unsigned int devfn, unsigned int off,
+			  unsigned int size);
+void pci_bus_cfg_write(struct pci_bus *bus, unsigned int devfn, unsigned int off,
+		       unsigned int size, uint32_t val);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * keel's PCI host bridge (device 00.0, class 0x0600) and its two config access
+ * mechanisms: 0xCF8/0xCFC (PCI Local Bus 3.0 ch. 3.2.2.3.2) and ECAM (PCIe 4.0
+ * ch. 7.2.2, described to the guest by the ACPI MCFG table), bus 0 only.
+ */
+#ifndef KEEL_DEVICES_PCI_HOST_H
+#define KEEL_DEVICES_PCI_HOST_H
+
+#include <pthread.h>
+
+#include "devices/machine.h"
+#include "devices/pci/bus.h"
+
+#define PCI_HOST_CONFIG_ADDR	0xcf8	/* dword address register */
+#define PCI_HOST_CONFIG_DATA	0xcfc	/* 4 data ports, byte lanes 0xCFC-0xCFF */
+#define PCI_HOST_RESET_CTL	0xcf9	/* inside the address dword: a byte port */
+#define PCI_ECAM_FUNC_SIZE	4096
+/* Bus 0 only: 32 devices x 8 functions x 4 KiB. */
+#define PCI_ECAM_BUS_SIZE	(PCI_SLOTS * PCI_FUNCS * PCI_ECAM_FUNC_SIZE)
+
+/* The host bridge's IDs: an Intel 440FX-compatible host bridge, class 0x0600. */
+#define PCI_HOST_VENDOR		0x8086
+#define PCI_HOST_DEVICE		0x1237
+#define PCI_HOST_CLASS		0x060000
+
+struct pci_host {
+	const struct machine_services *ms;
+	struct pci_bus bus;
+	struct pci_device bridge;
+	pthread_mutex_t lock;		/* the address register and all config data */
+	uint32_t config_addr;
+	uint64_t ecam_base;
+	/* Byte accesses to 0xCF9 belong to another device (reset control). */
+	const struct io_ops *cf9_ops;
+	void *cf9_dev;
+	bool bad_access_logged;
+};
+
+/* Claims 0xCF8-0xCFF and [ecam_base, +PCI_ECAM_BUS_SIZE); NULL on failure. */
+struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_base);
+void pci_host_free(struct pci_host *h);
+
+/* Hand single-byte accesses at 0xCF9 to another device. */
+void pci_host_set_cf9(struct pci_host *h, const struct io_ops *ops, void *dev);
+
+/* Register a device model on bus 0 (before the guest runs). */
+int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int devfn);
+
+#endif
