@@ -193,6 +193,37 @@ static int cli_set_qmp(struct cli_config *cfg, const char *val, char *err, size_
 	return 0;
 }
 
+/* pause | poweroff | restart | coredump-destroy[,path=FILE] */
+static int cli_set_on_panic(struct cli_config *cfg, const char *val, char *err,
+			    size_t errlen)
+{
+	static const char cd[] = "coredump-destroy";
+
+	cfg->panic_path = NULL;
+	if (!strcmp(val, "pause")) {
+		cfg->on_panic = CLI_PANIC_PAUSE;
+	} else if (!strcmp(val, "poweroff")) {
+		cfg->on_panic = CLI_PANIC_POWEROFF;
+	} else if (!strcmp(val, "restart")) {
+		cfg->on_panic = CLI_PANIC_RESTART;
+	} else if (!strncmp(val, cd, sizeof(cd) - 1) &&
+		   (val[sizeof(cd) - 1] == '\0' || val[sizeof(cd) - 1] == ',')) {
+		const char *opt = val + sizeof(cd) - 1;
+
+		cfg->on_panic = CLI_PANIC_COREDUMP;
+		if (*opt) {
+			if (strncmp(opt, ",path=", 6) || !opt[6])
+				return cli_err(err, errlen, "--on-panic '%s': the only option of "
+					       "coredump-destroy is path=FILE", val);
+			cfg->panic_path = opt + 6;
+		}
+	} else {
+		return cli_err(err, errlen, "--on-panic '%s' is not one of pause, poweroff, "
+			       "restart, coredump-destroy[,path=FILE]", val);
+	}
+	return 0;
+}
+
 static const struct cli_option cli_run_options[] = {
 	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
 	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
@@ -204,6 +235,9 @@ static const struct cli_option cli_run_options[] = {
 	{ "no-reboot", NULL, cli_set_no_reboot, "exit 0 when the guest resets" },
 	{ "qmp", "unix:PATH", cli_set_qmp,
 	  "QMP control socket to listen on (,server accepted; see keelctl(1))" },
+	{ "on-panic", "ACTION", cli_set_on_panic,
+	  "guest panic (pvpanic): pause (default), poweroff, restart, "
+	  "coredump-destroy[,path=FILE]" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))
@@ -324,5 +358,6 @@ void cli_run_usage(FILE *f)
 	}
 	fprintf(f, "  %-20s %s\n", "--help", "this text");
 	fprintf(f, "\nexit status: 0 guest powered off (or reset with --no-reboot),\n"
-		   "             1 VMM or KVM failure, 2 bad command line\n");
+		   "             1 VMM or KVM failure, 2 bad command line,\n"
+		   "             3 guest panicked under --on-panic coredump-destroy\n");
 }

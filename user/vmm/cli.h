@@ -22,6 +22,14 @@ enum cli_action {
 	CLI_VERSION,
 };
 
+/* --on-panic: what a pvpanic report does (Documentation/keel-run.md "Guest panics"). */
+enum cli_on_panic {
+	CLI_PANIC_PAUSE,	/* default: stop the vCPUs, keel stays up */
+	CLI_PANIC_POWEROFF,	/* exit 0, as a guest power-off */
+	CLI_PANIC_RESTART,	/* reset the machine (or exit 0 under --no-reboot) */
+	CLI_PANIC_COREDUMP,	/* write an ELF core of the guest, then exit 3 */
+};
+
 struct cli_config {
 	const char *kernel;
 	const char *initrd;
@@ -31,6 +39,8 @@ struct cli_config {
 	const char *serial;
 	bool no_reboot;
 	char qmp[108];		/* --qmp unix:PATH[,server]: the socket path, or "" */
+	enum cli_on_panic on_panic;
+	const char *panic_path;	/* coredump-destroy,path=FILE; NULL: keel-core.<pid> */
 };
 
 /*

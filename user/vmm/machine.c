@@ -5,15 +5,18 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "devices/legacy/acpi_pm.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/pc_io.h"
+#include "devices/legacy/pvpanic.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
 #include "devices/machine.h"
@@ -23,6 +26,7 @@
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
+#include "vmm/coredump.h"
 #include "vmm/guest_mem.h"
 #include "vmm/machine.h"
 #include "vmm/qmp/commands.h"
@@ -40,6 +44,8 @@ enum pc_outcome {
 	PC_FAIL,
 	PC_SIGNAL,
 	PC_QUIT,	/* QMP quit */
+	PC_PANIC_OFF,	/* guest panic under --on-panic poweroff */
+	PC_PANIC_DUMPED,	/* guest panic under coredump-destroy, core written */
 };
 
 struct pc {
@@ -54,6 +60,9 @@ struct pc {
 	struct qmp_machine qmp_machine;
 	bool paused;			/* QMP stop: kept across resets */
 	bool qmp_reset;			/* the pending reset came from system_reset */
+	bool panic_reset;		/* the pending reset came from --on-panic restart */
+	bool panicked;			/* paused by a guest panic, until cont or reset */
+	unsigned int panic_events;	/* pvpanic bits not yet acted on (atomic) */
 
 	/* One incarnation of the machine: rebuilt on every reset. */
 	struct guest_mem mem;
@@ -65,10 +74,12 @@ struct pc {
 	struct i8042 *kbc;
 	struct rtc *rtc;
 	struct acpi_pm *pm;
+	struct pvpanic *pvpanic;
 	bool irq_err_logged;
 };
 
 static void pc_reset_now(void *opaque);
+static void pc_panic_now(void *opaque);
 
 /* Called from vCPU threads and from the main loop. */
 static void pc_outcome(struct pc *pc, enum pc_outcome what)
@@ -182,6 +193,17 @@ static void pc_cmos_init(struct pc *pc)
 	rtc_cmos_set(pc->rtc, 0x5f, pc->cfg->cpus - 1);
 }
 
+/* On the panicking vCPU's thread: the main loop acts on it. */
+static void pc_pvpanic_event(void *opaque, unsigned int events)
+{
+	struct pc *pc = opaque;
+
+	if (__atomic_fetch_or(&pc->panic_events, events, __ATOMIC_SEQ_CST))
+		return;		/* already on its way to the main loop */
+	if (loop_call(pc->loop, pc_panic_now, pc))
+		log_err("pvpanic: cannot hand the guest panic to the main loop");
+}
+
 static int pc_devices_init(struct pc *pc)
 {
 	int ret;
@@ -194,7 +216,8 @@ static int pc_devices_init(struct pc *pc)
 	pc->kbc = i8042_new(&pc->ms);
 	pc->rtc = rtc_new(&pc->ms);
 	pc->pm = acpi_pm_new(&pc->ms);
-	if (!pc->com1 || !pc->kbc || !pc->rtc || !pc->pm) {
+	pc->pvpanic = pvpanic_new(&pc->ms, PC_PVPANIC_PORT, pc_pvpanic_event, pc);
+	if (!pc->com1 || !pc->kbc || !pc->rtc || !pc->pm || !pc->pvpanic) {
 		log_err("cannot create the legacy devices");
 		return -ENOMEM;
 	}
@@ -222,6 +245,7 @@ static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
 		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
 		.com1_port = PC_COM1_PORT,
 		.com1_irq = PC_COM1_IRQ,
+		.pvpanic_port = PC_PVPANIC_PORT,
 	};
 	struct acpi_tables t = { 0 };
 	int ret;
@@ -262,6 +286,8 @@ static void pc_teardown(struct pc *pc)
 		rtc_free(pc->rtc);
 	if (pc->pm)
 		acpi_pm_free(pc->pm);
+	pvpanic_free(pc->pvpanic);
+	pc->pvpanic = NULL;
 	pc->com1 = NULL;
 	pc->kbc = NULL;
 	pc->rtc = NULL;
@@ -299,6 +325,8 @@ static int pc_build(struct pc *pc)
 		.loop = pc->loop,
 	};
 	pc->irq_err_logged = false;
+	__atomic_store_n(&pc->panic_events, 0, __ATOMIC_SEQ_CST);
+	pc->panicked = false;
 
 	ret = guest_mem_init(&pc->mem, cfg->memory);
 	if (ret) {
@@ -362,8 +390,10 @@ static void pc_reset_now(void *opaque)
 	log_info("guest reset");
 	if (pc->qmp)
 		qmp_server_event(pc->qmp, "RESET", json_pack("{s:b,s:s}", "guest", !pc->qmp_reset,
-			"reason", pc->qmp_reset ? "host-qmp-system-reset" : "guest-reset"));
+			"reason", pc->qmp_reset ? "host-qmp-system-reset" :
+			pc->panic_reset ? "guest-panic" : "guest-reset"));
 	pc->qmp_reset = false;
+	pc->panic_reset = false;
 	pc_teardown(pc);
 	if (pc_build(pc)) {
 		log_err("cannot rebuild the machine after the guest reset");
@@ -425,6 +455,7 @@ static int pc_qmp_cont(void *opaque)
 	unsigned int i;
 
 	pc->paused = false;
+	pc->panicked = false;
 	for (i = 0; i < pc->nr_vcpus; i++)
 		vcpu_resume(&pc->vcpus[i]);
 	return 0;
@@ -475,6 +506,66 @@ static int pc_qmp_cpu_thread_id(void *opaque, unsigned int index)
 						      __ATOMIC_ACQUIRE) : 0;
 }
 
+static bool pc_qmp_panicked(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	return pc->panicked;
+}
+
+/* Pause, snapshot every vCPU's registers, write the core, resume if it ran. */
+static int pc_dump(struct pc *pc, const char *path)
+{
+	struct coredump_region regions[GUEST_MEM_MAX_REGIONS];
+	struct user_regs_struct *cpus;
+	bool was_running = !pc->paused;
+	unsigned int i;
+	int ret = 0;
+
+	cpus = calloc(pc->nr_vcpus ? pc->nr_vcpus : 1, sizeof(*cpus));
+	if (!cpus)
+		return -ENOMEM;
+	for (i = 0; i < pc->nr_vcpus; i++)
+		vcpu_pause(&pc->vcpus[i]);
+	for (i = 0; i < pc->nr_vcpus; i++) {
+		struct kvm_regs r;
+		struct kvm_sregs sr;
+
+		/* The vCPU is parked outside KVM_RUN: its registers are still. */
+		if (ioctl(pc->vcpus[i].fd, KVM_GET_REGS, &r) < 0 ||
+		    ioctl(pc->vcpus[i].fd, KVM_GET_SREGS, &sr) < 0) {
+			ret = -errno;
+			log_err("coredump: cannot read vcpu%u's registers: %s", i, strerror(errno));
+			break;
+		}
+		coredump_regs_from_kvm(&r, &sr, &cpus[i]);
+	}
+	for (i = 0; !ret && i < pc->mem.nr_regions; i++) {
+		regions[i].gpa = pc->mem.regions[i].gpa;
+		regions[i].size = pc->mem.regions[i].size;
+		regions[i].hva = pc->mem.regions[i].hva;
+	}
+	if (!ret)
+		ret = coredump_write_file(path, regions, pc->mem.nr_regions, cpus, pc->nr_vcpus);
+	if (was_running)
+		for (i = 0; i < pc->nr_vcpus; i++)
+			vcpu_resume(&pc->vcpus[i]);
+	free(cpus);
+	return ret;
+}
+
+static int pc_qmp_dump(void *opaque, const char *path)
+{
+	struct pc *pc = opaque;
+	int ret = pc_dump(pc, path);
+
+	if (ret)
+		log_err("dump-guest-memory: cannot write '%s': %s", path, strerror(-ret));
+	else
+		log_info("dump-guest-memory: guest core written to %s", path);
+	return ret;
+}
+
 static const struct qmp_machine_ops pc_qmp_ops = {
 	.running = pc_qmp_running,
 	.stop = pc_qmp_stop,
@@ -484,7 +575,79 @@ static const struct qmp_machine_ops pc_qmp_ops = {
 	.quit = pc_qmp_quit,
 	.nr_cpus = pc_qmp_nr_cpus,
 	.cpu_thread_id = pc_qmp_cpu_thread_id,
+	.panicked = pc_qmp_panicked,
+	.dump = pc_qmp_dump,
 };
+
+static void pc_panic_event(struct pc *pc, const char *name, const char *action)
+{
+	if (pc->qmp)
+		qmp_server_event(pc->qmp, name, json_pack("{s:s}", "action", action));
+}
+
+/*
+ * On the main loop: act on a pvpanic report (--on-panic). QEMU's GUEST_PANICKED
+ * actions: "pause" when the guest stays stopped, "poweroff" when keel ends,
+ * "run" when it goes on (restart).
+ */
+static void pc_panic_now(void *opaque)
+{
+	struct pc *pc = opaque;
+	unsigned int ev = __atomic_exchange_n(&pc->panic_events, 0, __ATOMIC_SEQ_CST);
+	char path[64];
+	const char *file;
+	int ret;
+
+	if (!ev || __atomic_load_n(&pc->pending, __ATOMIC_SEQ_CST) != PC_NONE)
+		return;
+	if (!(ev & PVPANIC_PANICKED)) {
+		/* A crash kernel took over: the guest goes on by itself. */
+		log_info("pvpanic: guest loaded its crash kernel");
+		pc_panic_event(pc, "GUEST_CRASHLOADED", "run");
+		return;
+	}
+	switch (pc->cfg->on_panic) {
+	case CLI_PANIC_PAUSE:
+		log_info("pvpanic: guest panicked; vCPUs paused (--on-panic pause)");
+		pc_panic_event(pc, "GUEST_PANICKED", "pause");
+		if (!pc->paused) {
+			pc_qmp_stop(pc);
+			if (pc->qmp)
+				qmp_server_event(pc->qmp, "STOP", NULL);
+		}
+		pc->panicked = true;
+		break;
+	case CLI_PANIC_POWEROFF:
+		log_info("pvpanic: guest panicked; powering off (--on-panic poweroff)");
+		pc_panic_event(pc, "GUEST_PANICKED", "poweroff");
+		pc_outcome(pc, PC_PANIC_OFF);
+		break;
+	case CLI_PANIC_RESTART:
+		log_info("pvpanic: guest panicked; resetting (--on-panic restart)");
+		pc_panic_event(pc, "GUEST_PANICKED", "run");
+		pc->panic_reset = true;
+		pc_outcome(pc, PC_RESET);
+		break;
+	case CLI_PANIC_COREDUMP:
+		file = pc->cfg->panic_path;
+		if (!file) {
+			snprintf(path, sizeof(path), "keel-core.%d", (int)getpid());
+			file = path;
+		}
+		pc_panic_event(pc, "GUEST_PANICKED", "poweroff");
+		pc->paused = true;
+		ret = pc_dump(pc, file);
+		if (ret) {
+			log_err("pvpanic: guest panicked; cannot write its core to '%s': %s",
+				file, strerror(-ret));
+			pc_outcome(pc, PC_FAIL);
+		} else {
+			log_info("pvpanic: guest panicked; core written to %s", file);
+			pc_outcome(pc, PC_PANIC_DUMPED);
+		}
+		break;
+	}
+}
 
 static int pc_qmp_init(struct pc *pc)
 {
@@ -509,13 +672,18 @@ static void pc_qmp_shutdown(struct pc *pc, int code)
 		reason = "guest-shutdown";
 		break;
 	case PC_RESET:
-		reason = pc->qmp_reset ? "host-qmp-system-reset" : "guest-reset";
+		reason = pc->qmp_reset ? "host-qmp-system-reset" :
+			 pc->panic_reset ? "guest-panic" : "guest-reset";
 		break;
 	case PC_SIGNAL:
 		reason = "host-signal";
 		break;
 	case PC_QUIT:
 		reason = "host-qmp-quit";
+		break;
+	case PC_PANIC_OFF:
+	case PC_PANIC_DUMPED:
+		reason = "guest-panic";
 		break;
 	default:
 		return;
@@ -575,6 +743,12 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 	case PC_QUIT:
 		log_info("quit requested on the QMP socket");
 		ret = MACHINE_EXIT_OK;
+		break;
+	case PC_PANIC_OFF:
+		ret = MACHINE_EXIT_OK;
+		break;
+	case PC_PANIC_DUMPED:
+		ret = MACHINE_EXIT_PANIC;
 		break;
 	case PC_RESET:
 		log_info("guest reset");

@@ -30,6 +30,7 @@ struct acpi_config {
 	/* Legacy devices described in the DSDT (present on every PC machine). */
 	uint16_t com1_port;
 	uint8_t com1_irq;
+	uint16_t pvpanic_port;		/* QEMU0001 at this I/O port; 0: none */
 };
 
 struct acpi_tables {

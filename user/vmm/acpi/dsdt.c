@@ -66,6 +66,21 @@ static void acpi_dsdt_i8042(struct aml *a)
 	aml_end(a);
 }
 
+/* pvpanic (QEMU docs/specs/pvpanic.txt): ACPI id QEMU0001, one I/O port. */
+static void acpi_dsdt_pvpanic(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_device_begin(a, "PEVT");
+	aml_name_decl(a, "_HID");
+	aml_string(a, "QEMU0001");
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_io(a, cfg->pvpanic_port, cfg->pvpanic_port, 1, 1);
+	aml_res_end(a);
+	aml_name_decl(a, "_STA");
+	aml_int(a, 0x0f);
+	aml_end(a);
+}
+
 /* \_S5: SLP_TYPa, SLP_TYPb, two reserved elements. */
 static void acpi_dsdt_s5(struct aml *a, const struct acpi_config *cfg)
 {
@@ -84,6 +99,8 @@ int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 	acpi_dsdt_com1(a, cfg);
 	acpi_dsdt_rtc(a);
 	acpi_dsdt_i8042(a);
+	if (cfg->pvpanic_port)
+		acpi_dsdt_pvpanic(a, cfg);
 	aml_end(a);
 	acpi_dsdt_s5(a, cfg);
 	/* The interrupt model (PIC/APIC) changes nothing in our tables. */

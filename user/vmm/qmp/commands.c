@@ -1,10 +1,11 @@
 /*
  * The machine's QMP commands (Documentation/qmp.md "Commands"), with QEMU's
  * names and reply shapes so existing QMP clients work: query-status, stop,
- * cont, system_reset, system_powerdown, quit, query-cpus-fast.
+ * cont, system_reset, system_powerdown, quit, query-cpus-fast, dump-guest-memory.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmm/qmp/commands.h"
 
@@ -14,8 +15,12 @@ static int qmp_cmd_query_status(void *opaque, json_t *args, json_t **ret,
 	struct qmp_machine *m = opaque;
 	bool running = m->ops->running(m->opaque);
 
+	const char *status = running ? "running" : "paused";
+
+	if (!running && m->ops->panicked && m->ops->panicked(m->opaque))
+		status = "guest-panicked";
 	*ret = json_pack("{s:b,s:b,s:s}", "running", running, "singlestep", 0, "status",
-			 running ? "running" : "paused");
+			 status);
 	return *ret ? 0 : -ENOMEM;
 }
 
@@ -100,6 +105,40 @@ static int qmp_cmd_query_cpus_fast(void *opaque, json_t *args, json_t **ret,
 	return 0;
 }
 
+/*
+ * dump-guest-memory with QEMU's arguments: paging must be false (keel writes
+ * physical memory only), protocol "file:PATH", format absent or "elf".
+ */
+static int qmp_cmd_dump_guest_memory(void *opaque, json_t *args, json_t **ret,
+				     struct qmp_error *err)
+{
+	struct qmp_machine *m = opaque;
+	json_t *paging = json_object_get(args, "paging");
+	json_t *proto = json_object_get(args, "protocol");
+	json_t *format = json_object_get(args, "format");
+	const char *p;
+	int r;
+
+	if (!paging || !json_is_boolean(paging))
+		return qmp_error_set(err, "Parameter 'paging' is missing or not a boolean");
+	if (json_is_true(paging))
+		return qmp_error_set(err, "paging=true is not supported: keel dumps physical "
+				     "memory");
+	if (!json_is_string(proto))
+		return qmp_error_set(err, "Parameter 'protocol' is missing or not a string");
+	if (format && (!json_is_string(format) || strcmp(json_string_value(format), "elf")))
+		return qmp_error_set(err, "only format 'elf' is supported");
+	p = json_string_value(proto);
+	if (strncmp(p, "file:", 5) || !p[5])
+		return qmp_error_set(err, "protocol must be file:PATH");
+	if (!m->ops->dump)
+		return qmp_error_set(err, "this machine cannot dump its memory");
+	r = m->ops->dump(m->opaque, p + 5);
+	if (r)
+		return qmp_error_set(err, "cannot write the dump to '%s': %s", p + 5, strerror(-r));
+	return 0;
+}
+
 const struct qmp_command qmp_machine_commands[] = {
 	{ .name = "query-status", .fn = qmp_cmd_query_status },
 	{ .name = "stop", .fn = qmp_cmd_stop },
@@ -108,6 +147,7 @@ const struct qmp_command qmp_machine_commands[] = {
 	{ .name = "system_powerdown", .fn = qmp_cmd_system_powerdown },
 	{ .name = "quit", .fn = qmp_cmd_quit },
 	{ .name = "query-cpus-fast", .fn = qmp_cmd_query_cpus_fast },
+	{ .name = "dump-guest-memory", .fn = qmp_cmd_dump_guest_memory },
 };
 
 const size_t qmp_machine_nr_commands =

@@ -21,6 +21,10 @@ struct qmp_machine_ops {
 	int (*quit)(void *opaque);
 	unsigned int (*nr_cpus)(void *opaque);
 	int (*cpu_thread_id)(void *opaque, unsigned int index);
+	/* Optional: stopped by a guest panic (query-status "guest-panicked"). */
+	bool (*panicked)(void *opaque);
+	/* Optional: dump-guest-memory, an ELF core of the guest into path. */
+	int (*dump)(void *opaque, const char *path);
 };
 
 struct qmp_machine {
