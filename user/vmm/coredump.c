@@ -16,11 +16,10 @@
 #define COREDUMP_NOTE_NAME	"CORE"	/* with its NUL: 5 bytes, padded to 8 */
 #define COREDUMP_NAME_SZ	8
 
-struct coredump_note {
-	Elf64_Nhdr hdr;
-	char name[COREDUMP_NAME_SZ];
-	struct elf_prstatus prs;	/* 336 bytes: a multiple of 4 already */
-};
+/* Header, name padded to 4, descriptor: packed, as notes are 4-byte aligned only. */
+#define COREDUMP_NOTE_SZ	(sizeof(Elf64_Nhdr) + COREDUMP_NAME_SZ + \
+				 sizeof(struct elf_prstatus))
+_Static_assert(sizeof(struct elf_prstatus) % 4 == 0, "note descriptor padding");
 
 void coredump_regs_from_kvm(const struct kvm_regs *r, const struct kvm_sregs *s,
 			    struct user_regs_struct *out)
@@ -84,11 +83,11 @@ int coredump_write_fd(int fd, const struct coredump_region *regions, unsigned in
 {
 	unsigned int nr_ph = nr_regions + 1, i;
 	size_t head_len = sizeof(Elf64_Ehdr) + nr_ph * sizeof(Elf64_Phdr);
-	size_t notes_len = (size_t)nr_cpus * sizeof(struct coredump_note);
+	size_t notes_len = (size_t)nr_cpus * COREDUMP_NOTE_SZ;
 	uint64_t off;
 	Elf64_Ehdr *eh;
 	Elf64_Phdr *ph;
-	struct coredump_note *notes;
+	uint8_t *notes;
 	uint8_t *head;
 	int ret;
 
@@ -100,7 +99,7 @@ int coredump_write_fd(int fd, const struct coredump_region *regions, unsigned in
 		return -ENOMEM;
 	eh = (Elf64_Ehdr *)head;
 	ph = (Elf64_Phdr *)(head + sizeof(*eh));
-	notes = (struct coredump_note *)(head + head_len);
+	notes = head + head_len;
 
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
@@ -116,15 +115,21 @@ int coredump_write_fd(int fd, const struct coredump_region *regions, unsigned in
 	eh->e_phnum = (Elf64_Half)nr_ph;
 
 	for (i = 0; i < nr_cpus; i++) {
-		struct coredump_note *n = &notes[i];
+		uint8_t *n = notes + (size_t)i * COREDUMP_NOTE_SZ;
+		Elf64_Nhdr nh = {
+			.n_namesz = sizeof(COREDUMP_NOTE_NAME),
+			.n_descsz = sizeof(struct elf_prstatus),
+			.n_type = NT_PRSTATUS,
+		};
+		struct elf_prstatus prs;
 
-		n->hdr.n_namesz = sizeof(COREDUMP_NOTE_NAME);
-		n->hdr.n_descsz = sizeof(n->prs);
-		n->hdr.n_type = NT_PRSTATUS;
-		memcpy(n->name, COREDUMP_NOTE_NAME, sizeof(COREDUMP_NOTE_NAME));
+		memset(&prs, 0, sizeof(prs));
 		/* One "thread" per vCPU: gdb numbers them by pid, 0 would be odd. */
-		n->prs.pr_pid = (pid_t)(i + 1);
-		memcpy(&n->prs.pr_reg, &cpus[i], sizeof(n->prs.pr_reg));
+		prs.pr_pid = (pid_t)(i + 1);
+		memcpy(&prs.pr_reg, &cpus[i], sizeof(prs.pr_reg));
+		memcpy(n, &nh, sizeof(nh));
+		memcpy(n + sizeof(nh), COREDUMP_NOTE_NAME, sizeof(COREDUMP_NOTE_NAME));
+		memcpy(n + sizeof(nh) + COREDUMP_NAME_SZ, &prs, sizeof(prs));
 	}
 	ph[0].p_type = PT_NOTE;
 	ph[0].p_offset = head_len;
