@@ -69,6 +69,28 @@ int guest_mem_layout(struct guest_mem *mem, uint64_t ram_size)
 	return ret ? -ENOSPC : 0;
 }
 
+/* A reserved hole (ECAM, ...) outside RAM, kept in address order for the guest. */
+int guest_mem_e820_reserve(struct guest_mem *mem, uint64_t addr, uint64_t size)
+{
+	unsigned int i, pos;
+
+	if (!size || addr + size < addr || mem->nr_e820 >= E820_MAX_ENTRIES)
+		return -EINVAL;
+	for (i = 0; i < mem->nr_e820; i++) {
+		const struct e820_entry *e = &mem->e820[i];
+
+		if (e->type == E820_RAM && addr < e->addr + e->size && e->addr < addr + size)
+			return -EEXIST;
+	}
+	for (pos = 0; pos < mem->nr_e820 && mem->e820[pos].addr < addr; pos++)
+		;
+	memmove(&mem->e820[pos + 1], &mem->e820[pos],
+		(mem->nr_e820 - pos) * sizeof(mem->e820[0]));
+	mem->e820[pos] = (struct e820_entry){ .addr = addr, .size = size, .type = E820_RESERVED };
+	mem->nr_e820++;
+	return 0;
+}
+
 /* The selected word of a sysfs THP setting: "always [madvise] never" -> madvise. */
 static bool guest_mem_thp_selected(const char *setting, const char *const *words)
 {

@@ -64,6 +64,9 @@ struct guest_mem {
  */
 int guest_mem_layout(struct guest_mem *mem, uint64_t ram_size);
 
+/* Mark [addr, addr + size) reserved in the e820 map (outside RAM): 0 or -errno. */
+int guest_mem_e820_reserve(struct guest_mem *mem, uint64_t addr, uint64_t size);
+
 /*
  * Pick the backing from the host's THP settings, given as the contents of
  * /sys/kernel/mm/transparent_hugepage/{shmem_enabled,enabled} (NULL when

@@ -20,6 +20,7 @@
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
 #include "devices/machine.h"
+#include "devices/pci/host.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -35,6 +36,10 @@
 
 #define PC_LAPIC_ADDR	0xFEE00000ULL
 #define PC_IOAPIC_ADDR	0xFEC00000ULL
+/* PCI hole layout: a 32-bit BAR window, then ECAM for bus 0 (reserved in e820). */
+#define PC_PCI_MEM32_BASE	0xC0000000ULL
+#define PC_PCI_MEM32_SIZE	0x20000000ULL
+#define PC_PCI_ECAM_BASE	0xE0000000ULL
 
 /* Why the main loop stopped; the first request wins, a failure always wins. */
 enum pc_outcome {
@@ -75,6 +80,7 @@ struct pc {
 	struct rtc *rtc;
 	struct acpi_pm *pm;
 	struct pvpanic *pvpanic;
+	struct pci_host *pci;
 	bool irq_err_logged;
 };
 
@@ -110,6 +116,11 @@ static int pc_pio_add(void *opaque, uint16_t base, uint16_t len, const struct io
 
 	if ((uint32_t)base + len > 0x10000)
 		return -EINVAL;
+	/* 0xCF9 lies inside the PCI address dword: the host bridge forwards its bytes. */
+	if (pc->pci && base == PCI_HOST_RESET_CTL && len == 1) {
+		pci_host_set_cf9(pc->pci, ops, dev);
+		return 0;
+	}
 	return bus_add(&pc->pio, base, len, ops, dev);
 }
 
@@ -212,6 +223,9 @@ static int pc_devices_init(struct pc *pc)
 	ret = bus_add(&pc->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
 	if (ret)
 		return ret;
+	pc->pci = pci_host_new(&pc->ms, PC_PCI_ECAM_BASE);
+	if (!pc->pci)
+		return -ENOMEM;
 	pc->com1 = serial_new(&pc->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, pc->console);
 	pc->kbc = i8042_new(&pc->ms);
 	pc->rtc = rtc_new(&pc->ms);
@@ -246,6 +260,9 @@ static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
 		.com1_port = PC_COM1_PORT,
 		.com1_irq = PC_COM1_IRQ,
 		.pvpanic_port = PC_PVPANIC_PORT,
+		.pci_ecam_base = PC_PCI_ECAM_BASE,
+		.pci_mem32_base = PC_PCI_MEM32_BASE,
+		.pci_mem32_size = PC_PCI_MEM32_SIZE,
 	};
 	struct acpi_tables t = { 0 };
 	int ret;
@@ -292,6 +309,8 @@ static void pc_teardown(struct pc *pc)
 	pc->kbc = NULL;
 	pc->rtc = NULL;
 	pc->pm = NULL;
+	pci_host_free(pc->pci);
+	pc->pci = NULL;
 	kvm_vm_destroy(pc->kvm);
 	guest_mem_fini(&pc->mem);
 	bus_fini(&pc->pio);
@@ -332,6 +351,11 @@ static int pc_build(struct pc *pc)
 	if (ret) {
 		log_err("cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)(cfg->memory >> 20), strerror(-ret));
+		return ret;
+	}
+	ret = guest_mem_e820_reserve(&pc->mem, PC_PCI_ECAM_BASE, PCI_ECAM_BUS_SIZE);
+	if (ret) {
+		log_err("cannot reserve the PCI ECAM window in the e820 map: %s", strerror(-ret));
 		return ret;
 	}
 	ret = kvm_vm_create(pc->kvm);

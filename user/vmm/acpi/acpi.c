@@ -12,6 +12,7 @@
 #include "vmm/acpi/dsdt.h"
 #include "vmm/acpi/fadt.h"
 #include "vmm/acpi/madt.h"
+#include "vmm/acpi/mcfg.h"
 #include "vmm/acpi/table.h"
 
 #define RSDP_LEN		36
@@ -73,7 +74,8 @@ static int acpi_config_check(const struct acpi_config *cfg)
 		return -EINVAL;
 	}
 	if (cfg->base > UINT32_MAX - ACPI_TABLES_SIZE ||
-	    cfg->lapic_addr > UINT32_MAX || cfg->ioapic_addr > UINT32_MAX) {
+	    cfg->lapic_addr > UINT32_MAX || cfg->ioapic_addr > UINT32_MAX ||
+	    cfg->pci_mem32_base + cfg->pci_mem32_size > 1ULL << 32) {
 		log_err("acpi: tables or APICs above 4 GiB are not supported");
 		return -EINVAL;
 	}
@@ -97,6 +99,8 @@ int acpi_build(const struct acpi_config *cfg, struct acpi_tables *out)
 	dsdt = acpi_dsdt_build(&b, cfg);
 	entries[n++] = acpi_fadt_build(&b, cfg, facs, dsdt);
 	entries[n++] = acpi_madt_build(&b, cfg);
+	if (cfg->pci_ecam_base)
+		entries[n++] = acpi_mcfg_build(&b, cfg);
 	xsdt = acpi_xsdt_build(&b, entries, n);
 	acpi_rsdp_finish(&b, rsdp, xsdt);
 	err = acpi_blob_finish(&b);

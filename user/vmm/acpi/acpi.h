@@ -31,6 +31,10 @@ struct acpi_config {
 	uint16_t com1_port;
 	uint8_t com1_irq;
 	uint16_t pvpanic_port;		/* QEMU0001 at this I/O port; 0: none */
+	/* PCI host bridge PCI0 and the MCFG table (bus 0 only); 0: no PCI. */
+	uint64_t pci_ecam_base;		/* 1 MiB ECAM window for bus 0 */
+	uint64_t pci_mem32_base;	/* 32-bit BAR window in the PCI hole */
+	uint64_t pci_mem32_size;
 };
 
 struct acpi_tables {

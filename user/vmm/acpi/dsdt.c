@@ -81,6 +81,39 @@ static void acpi_dsdt_pvpanic(struct aml *a, const struct acpi_config *cfg)
 	aml_end(a);
 }
 
+/*
+ * The PCI host bridge (PCI Firmware 3.0 ch. 4.1.5): PNP0A08 compatible with
+ * PNP0A03, segment 0, bus 0; _CRS hands it the I/O space around 0xCF8 and the
+ * 32-bit BAR window, and consumes the 0xCF8 ports itself.
+ */
+static void acpi_dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
+{
+	uint32_t mem_min = (uint32_t)cfg->pci_mem32_base;
+	uint32_t mem_len = (uint32_t)cfg->pci_mem32_size;
+	uint8_t win = AML_ADDR_MIN_FIXED | AML_ADDR_MAX_FIXED;
+
+	aml_device_begin(a, "PCI0");
+	acpi_dsdt_hid(a, "PNP0A08");
+	aml_name_decl(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name_decl(a, "_SEG");
+	aml_int(a, 0);
+	aml_name_decl(a, "_BBN");
+	aml_int(a, 0);
+	aml_name_decl(a, "_UID");
+	aml_int(a, 0);
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_word(a, AML_RES_BUS, win, 0, 0, 0, 0, 1);
+	aml_res_io(a, 0xcf8, 0xcf8, 1, 8);
+	aml_res_word(a, AML_RES_IO, win, AML_IO_RANGE_ENTIRE, 0x0000, 0x0cf7, 0, 0x0cf8);
+	aml_res_word(a, AML_RES_IO, win, AML_IO_RANGE_ENTIRE, 0x0d00, 0xffff, 0, 0xf300);
+	aml_res_dword(a, AML_RES_MEMORY, win, AML_MEM_RW | AML_MEM_CACHEABLE, mem_min,
+		      mem_min + mem_len - 1, 0, mem_len);
+	aml_res_end(a);
+	aml_end(a);
+}
+
 /* \_S5: SLP_TYPa, SLP_TYPb, two reserved elements. */
 static void acpi_dsdt_s5(struct aml *a, const struct acpi_config *cfg)
 {
@@ -101,6 +134,8 @@ int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 	acpi_dsdt_i8042(a);
 	if (cfg->pvpanic_port)
 		acpi_dsdt_pvpanic(a, cfg);
+	if (cfg->pci_ecam_base)
+		acpi_dsdt_pci0(a, cfg);
 	aml_end(a);
 	acpi_dsdt_s5(a, cfg);
 	/* The interrupt model (PIC/APIC) changes nothing in our tables. */
