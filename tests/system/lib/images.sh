@@ -118,6 +118,17 @@ img_l3()
 	img_busybox_root "$root"
 	cp $SYSDIR/l3/init "$root/init"
 	chmod 755 "$root/init"
+	# keel.test=panic: Debian's pvpanic driver (pvpanic-mmio binds ACPI QEMU0001)
+	local m f
+	mkdir -p "$root/lib/pvpanic"
+	for m in $(img_mod_deps "$KROOT/lib/modules/$KVER" pvpanic-mmio); do
+		f=$(find "$KROOT/lib/modules/$KVER" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
+		case $f in
+		*.xz) xz -dc "$f" >"$root/lib/pvpanic/$m.ko" ;;
+		*) cp "$f" "$root/lib/pvpanic/$m.ko" ;;
+		esac
+		echo "$m" >>"$root/lib/pvpanic/order"
+	done
 	img_cpio "$root" "$L3_INITRD"
 }
 
