@@ -448,6 +448,70 @@ static void check_iasl_all(unsigned int nr_cpus)
 	acpi_tables_free(&t);
 }
 
+/* The PC machine with PCI: MCFG (PCI Firmware 3.0 ch. 4.1.2) and \_SB.PCI0. */
+static void test_pci(void **state)
+{
+	struct acpi_config cfg = pc_config(1);
+	static const char *const pci_must[] = {
+		"Device (PCI0)", "EisaId (\"PNP0A08\")", "EisaId (\"PNP0A03\")",
+		"Name (_SEG, Zero)", "Name (_BBN, Zero)", "Name (_UID, Zero)",
+		"WordBusNumber (ResourceProducer", "0x0CF8", "0x0CF7", "0x0D00",
+		"DWordMemory (ResourceProducer", "0xC0000000", "0xDFFFFFFF",
+	};
+	struct acpi_tables t;
+	struct acpi_iasl ia;
+	const uint8_t *m, *x, *d;
+	char *dsl, *out;
+	size_t i;
+	int rc;
+
+	cfg.pci_ecam_base = 0xE0000000;
+	cfg.pci_mem32_base = 0xC0000000;
+	cfg.pci_mem32_size = 0x20000000;
+	assert_int_equal(acpi_build(&cfg, &t), 0);
+	x = table_at(&t, rd64(rsdp_of(&t) + 24), "XSDT");
+	assert_int_equal(rd32(x + 4), ACPI_HEADER_LEN + 3 * 8);
+	m = find_table(&t, "MCFG");
+	assert_int_equal(rd32(m + 4), 44 + 16);
+	assert_int_equal(m[8], 1);
+	assert_int_equal(rd64(m + 36), 0);		/* reserved */
+	assert_int_equal(rd64(m + 44), 0xE0000000);
+	assert_int_equal(rd16(m + 52), 0);		/* segment */
+	assert_int_equal(m[54], 0);			/* start bus */
+	assert_int_equal(m[55], 0);			/* end bus */
+	assert_int_equal(rd32(m + 56), 0);
+
+	assert_int_equal(acpi_iasl_open(&ia), 0);
+	check_iasl(&ia, "mcfg", m, rd32(m + 4), 1);
+	dsl = acpi_iasl_decompile(&ia, "mcfg", m, rd32(m + 4));
+	assert_non_null(dsl);
+	if (!strstr(dsl, "Base Address : 00000000E0000000") ||
+	    !strstr(dsl, "End Bus Number : 00"))
+		fail_msg("decompiled MCFG:\n%s", dsl);
+	free(dsl);
+	d = find_table(&t, "FACP");
+	check_iasl(&ia, "facp", d, rd32(d + 4), 1);
+	check_iasl(&ia, "apic", find_table(&t, "APIC"), rd32(find_table(&t, "APIC") + 4), 1);
+	d = table_at(&t, rd64(find_table(&t, "FACP") + 140), "DSDT");
+	check_iasl(&ia, "dsdt", d, rd32(d + 4), 0);
+	dsl = acpi_iasl_decompile(&ia, "dsdt", d, rd32(d + 4));
+	assert_non_null(dsl);
+	for (i = 0; i < sizeof(pci_must) / sizeof(pci_must[0]); i++)
+		if (!strstr(dsl, pci_must[i]))
+			fail_msg("decompiled DSDT lacks '%s':\n%s", pci_must[i], dsl);
+	free(dsl);
+	/* ACPICA evaluates the bridge's _CRS without complaint. */
+	out = run_in(&ia, "acpiexec -b 'evaluate \\_SB.PCI0._CRS; evaluate \\_SB.PCI0._HID' "
+		     "dsdt.dat facp.dat apic.dat", &rc);
+	assert_non_null(out);
+	if (rc != 0 || strstr(out, "Exception") || strstr(out, "AE_AML") ||
+	    !strstr(out, "[Buffer]") || !strstr(out, "[Integer] = 00000000080AD041"))
+		fail_msg("acpiexec PCI0 evaluation failed (%d):\n%s", rc, out);
+	free(out);
+	acpi_iasl_close(&ia);
+	acpi_tables_free(&t);
+}
+
 static void test_iasl_1cpu(void **state)
 {
 	check_iasl_all(1);
@@ -491,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_no_gpe0),
 		cmocka_unit_test(test_blob),
+		cmocka_unit_test(test_pci),
 		cmocka_unit_test(test_iasl_1cpu),
 		cmocka_unit_test(test_iasl_2cpu),
 		cmocka_unit_test(test_iasl_4cpu),
