@@ -59,6 +59,64 @@ static void test_empty_cmdline_value(void **state)
 	assert_string_equal(cfg.cmdline, "");
 }
 
+static void test_on_panic(void **state)
+{
+	static const struct {
+		const char *arg;
+		enum cli_on_panic want;
+		const char *path;
+	} good[] = {
+		{ "--on-panic=pause", CLI_PANIC_PAUSE, NULL },
+		{ "--on-panic=poweroff", CLI_PANIC_POWEROFF, NULL },
+		{ "--on-panic=restart", CLI_PANIC_RESTART, NULL },
+		{ "--on-panic=coredump-destroy", CLI_PANIC_COREDUMP, NULL },
+		{ "--on-panic=coredump-destroy,path=/tmp/c,x", CLI_PANIC_COREDUMP, "/tmp/c,x" },
+	};
+	static const char *const bad[] = {
+		"--on-panic=", "--on-panic=Pause", "--on-panic=coredump", "--on-panic=pause,x",
+		"--on-panic=coredump-destroyx", "--on-panic=coredump-destroy,",
+		"--on-panic=coredump-destroy,path=", "--on-panic=coredump-destroy,file=/x",
+		"--on-panic=poweroff,path=/x",
+	};
+	struct cli_config cfg;
+	char err[CLI_ERR_MAX];
+	unsigned int i;
+
+	{
+		char *argv[] = { "keel", "run", "--kernel", "k" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, err), CLI_RUN);
+		assert_int_equal(cfg.on_panic, CLI_PANIC_PAUSE);
+		assert_null(cfg.panic_path);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *argv[] = { "keel", "run", "--kernel", "k", (char *)good[i].arg };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, err), CLI_RUN);
+		assert_int_equal(cfg.on_panic, good[i].want);
+		if (good[i].path)
+			assert_string_equal(cfg.panic_path, good[i].path);
+		else
+			assert_null(cfg.panic_path);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { "keel", "run", "--kernel", "k", (char *)bad[i] };
+
+		err[0] = '\0';
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, err), -EINVAL);
+		assert_non_null(strstr(err, "--on-panic"));
+	}
+	{
+		/* The last one wins, and a plain action forgets an earlier path. */
+		char *argv[] = { "keel", "run", "--kernel", "k",
+				 "--on-panic=coredump-destroy,path=/a", "--on-panic", "restart" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, err), CLI_RUN);
+		assert_int_equal(cfg.on_panic, CLI_PANIC_RESTART);
+		assert_null(cfg.panic_path);
+	}
+}
+
 static void test_help_version(void **state)
 {
 	char *a1[] = { "keel", "--help" };
@@ -235,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_empty_cmdline_value),
+		cmocka_unit_test(test_on_panic),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_sizes),
