@@ -495,6 +495,9 @@ struct fake_vm {
 	bool running;
 	int stops, conts, resets, powerdowns, quits;
 	int fail_reset;
+	bool panicked;
+	int dumps, fail_dump;
+	char dump_path[64];
 };
 
 static bool fake_running(void *o)
@@ -550,10 +553,24 @@ static int fake_tid(void *o, unsigned int i)
 	return 1000 + (int)i;
 }
 
+static bool fake_panicked(void *o)
+{
+	return ((struct fake_vm *)o)->panicked;
+}
+
+static int fake_dump(void *o, const char *path)
+{
+	struct fake_vm *vm = o;
+
+	vm->dumps++;
+	snprintf(vm->dump_path, sizeof(vm->dump_path), "%s", path);
+	return vm->fail_dump;
+}
+
 static const struct qmp_machine_ops fake_ops = {
 	.running = fake_running, .stop = fake_stop, .cont = fake_cont, .reset = fake_reset,
 	.powerdown = fake_powerdown, .quit = fake_quit, .nr_cpus = fake_nr_cpus,
-	.cpu_thread_id = fake_tid,
+	.cpu_thread_id = fake_tid, .panicked = fake_panicked, .dump = fake_dump,
 };
 
 /* Send one command, return the reply; events before it are checked against ev. */
@@ -634,6 +651,55 @@ static void test_machine_commands(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "target")),
 			    "x86_64");
 	json_decref(j);
+
+	/* A guest panic shows as QEMU's guest-panicked run state. */
+	vm.running = false;
+	vm.panicked = true;
+	j = machine_exec(&p, c, "{\"execute\":\"query-status\"}", NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "return"),
+							      "status")), "guest-panicked");
+	json_decref(j);
+	vm.running = true;
+
+	/* dump-guest-memory: QEMU's arguments, only the physical ELF form. */
+	{
+		static const char *const bad[] = {
+			"{}",
+			"{\"paging\":false}",
+			"{\"protocol\":\"file:/tmp/x\"}",
+			"{\"paging\":true,\"protocol\":\"file:/tmp/x\"}",
+			"{\"paging\":\"no\",\"protocol\":\"file:/tmp/x\"}",
+			"{\"paging\":false,\"protocol\":\"fd:dumpfd\"}",
+			"{\"paging\":false,\"protocol\":\"file:\"}",
+			"{\"paging\":false,\"protocol\":7}",
+			"{\"paging\":false,\"protocol\":\"file:/x\",\"format\":\"kdump-zlib\"}",
+			"{\"paging\":false,\"protocol\":\"file:/x\",\"begin\":0}",
+		};
+		char req[256];
+		unsigned int i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(req, sizeof(req), "{\"execute\":\"dump-guest-memory\","
+				 "\"arguments\":%s}", bad[i]);
+			j = machine_exec(&p, c, req, NULL);
+			assert_string_equal(error_class(j), "GenericError");
+			json_decref(j);
+		}
+		assert_int_equal(vm.dumps, 0);
+		j = machine_exec(&p, c, "{\"execute\":\"dump-guest-memory\",\"arguments\":"
+				 "{\"paging\":false,\"protocol\":\"file:/tmp/g.core\","
+				 "\"format\":\"elf\",\"detach\":false}}", NULL);
+		assert_non_null(json_object_get(j, "return"));
+		json_decref(j);
+		assert_int_equal(vm.dumps, 1);
+		assert_string_equal(vm.dump_path, "/tmp/g.core");
+		vm.fail_dump = -ENOSPC;
+		j = machine_exec(&p, c, "{\"execute\":\"dump-guest-memory\",\"arguments\":"
+				 "{\"paging\":false,\"protocol\":\"file:/full/c\"}}", NULL);
+		assert_non_null(strstr(error_desc(j), "No space left"));
+		json_decref(j);
+		assert_int_equal(vm.dumps, 2);
+	}
 
 	j = machine_exec(&p, c, "{\"execute\":\"quit\",\"arguments\":{\"now\":true}}", NULL);
 	assert_string_equal(error_desc(j), "Parameter 'now' is unexpected");

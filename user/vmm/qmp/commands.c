@@ -107,7 +107,8 @@ static int qmp_cmd_query_cpus_fast(void *opaque, json_t *args, json_t **ret,
 
 /*
  * dump-guest-memory with QEMU's arguments: paging must be false (keel writes
- * physical memory only), protocol "file:PATH", format absent or "elf".
+ * physical memory only), protocol "file:PATH", format absent or "elf"; detach
+ * is accepted but the dump is always done before the reply.
  */
 static int qmp_cmd_dump_guest_memory(void *opaque, json_t *args, json_t **ret,
 				     struct qmp_error *err)
@@ -119,14 +120,10 @@ static int qmp_cmd_dump_guest_memory(void *opaque, json_t *args, json_t **ret,
 	const char *p;
 	int r;
 
-	if (!paging || !json_is_boolean(paging))
-		return qmp_error_set(err, "Parameter 'paging' is missing or not a boolean");
 	if (json_is_true(paging))
 		return qmp_error_set(err, "paging=true is not supported: keel dumps physical "
 				     "memory");
-	if (!json_is_string(proto))
-		return qmp_error_set(err, "Parameter 'protocol' is missing or not a string");
-	if (format && (!json_is_string(format) || strcmp(json_string_value(format), "elf")))
+	if (format && strcmp(json_string_value(format), "elf"))
 		return qmp_error_set(err, "only format 'elf' is supported");
 	p = json_string_value(proto);
 	if (strncmp(p, "file:", 5) || !p[5])
@@ -147,7 +144,9 @@ const struct qmp_command qmp_machine_commands[] = {
 	{ .name = "system_powerdown", .fn = qmp_cmd_system_powerdown },
 	{ .name = "quit", .fn = qmp_cmd_quit },
 	{ .name = "query-cpus-fast", .fn = qmp_cmd_query_cpus_fast },
-	{ .name = "dump-guest-memory", .fn = qmp_cmd_dump_guest_memory },
+	{ .name = "dump-guest-memory", .fn = qmp_cmd_dump_guest_memory,
+	  .args = { { "paging", QMP_ARG_BOOL, false }, { "protocol", QMP_ARG_STR, false },
+		    { "detach", QMP_ARG_BOOL, true }, { "format", QMP_ARG_STR, true } } },
 };
 
 const size_t qmp_machine_nr_commands =
