@@ -713,7 +713,8 @@ static void pc_qmp_shutdown(struct pc *pc, int code)
 		return;
 	}
 	qmp_server_event(pc->qmp, "SHUTDOWN", json_pack("{s:b,s:s}", "guest",
-			 code == PC_POWEROFF || (code == PC_RESET && !pc->qmp_reset),
+			 code == PC_POWEROFF || code == PC_PANIC_OFF || code == PC_PANIC_DUMPED ||
+			 (code == PC_RESET && !pc->qmp_reset),
 			 "reason", reason));
 }
 

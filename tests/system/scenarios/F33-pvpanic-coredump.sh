@@ -4,7 +4,8 @@
 VMM_TIMEOUT=150
 vmm_boot pvh 2 panic --on-panic "coredump-destroy,path=$W/core"
 [ "$VMM_RC" = 124 ] && fail "keel still running after ${VMM_TIMEOUT}s (killed)"
-grep -q 'L3: panicking' "$W/vmm.txt" || fail "L3 never reached its panic"
+grep -q 'L3: panicking' "$W/vmm.txt" ||
+	fail "L3 never reached its panic: $(grep -a 'L3:' "$W/vmm.txt" | tr '\n' ' ')"
 [ "$VMM_RC" = 3 ] || fail "keel exited $VMM_RC after the panic (want 3)"
 [ -f "$W/core" ] || fail "no core file at $W/core"
 magic=$(od -An -tx1 -N4 "$W/core" | tr -d ' ')
