@@ -4,10 +4,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fake_machine.h"
 #include "devices/legacy/pc_io.h"
 #include "devices/legacy/pvpanic.h"
+#include "vmm/acpi/dsdt.h"
 
 struct ctx {
 	struct fake_machine fm;
@@ -115,6 +117,43 @@ static void test_no_callback(void **state)
 	fake_machine_fini(&fm);
 }
 
+static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+	size_t i;
+
+	for (i = 0; i + m <= n; i++)
+		if (!memcmp(hay + i, needle, m))
+			return hay + i;
+	return NULL;
+}
+
+/* The DSDT names the device QEMU0001 with IO 0x505/1 so Linux's driver binds it. */
+static void test_dsdt(void **state)
+{
+	struct acpi_config cfg = {
+		.com1_port = PC_COM1_PORT, .com1_irq = PC_COM1_IRQ, .s5_slp_typ = 5,
+	};
+	/* String "QEMU0001"; IO decode16 min=max=0x505 align 1 len 1; _STA 0x0F. */
+	static const uint8_t hid[] = { 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0 };
+	static const uint8_t io[] = { 0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01 };
+	static const uint8_t sta[] = { 0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f };
+	struct aml a;
+
+	aml_init(&a);
+	assert_int_equal(acpi_dsdt_aml(&a, &cfg), 0);
+	assert_null(find(a.buf, a.len, "QEMU0001", 8));
+	aml_free(&a);
+
+	cfg.pvpanic_port = PC_PVPANIC_PORT;
+	aml_init(&a);
+	assert_int_equal(acpi_dsdt_aml(&a, &cfg), 0);
+	assert_non_null(find(a.buf, a.len, hid, sizeof(hid)));
+	assert_non_null(find(a.buf, a.len, io, sizeof(io)));
+	assert_non_null(find(a.buf, a.len, sta, sizeof(sta)));
+	assert_non_null(find(a.buf, a.len, "PEVT", 4));
+	aml_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_and_junk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wide_write, setup, teardown),
 		cmocka_unit_test(test_no_callback),
+		cmocka_unit_test(test_dsdt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
