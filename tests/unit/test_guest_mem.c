@@ -70,6 +70,29 @@ static void test_layout_bad(void **state)
 	assert_int_equal(guest_mem_layout(&mem, UINT64_MAX & ~0xfffULL), -E2BIG);
 }
 
+/* A reserved hole (the PCI ECAM window) goes in address order, never over RAM. */
+static void test_e820_reserve(void **state)
+{
+	struct guest_mem mem;
+
+	assert_int_equal(guest_mem_layout(&mem, 4ULL << 30), 0);
+	assert_int_equal(mem.nr_e820, 5);
+	assert_int_equal(guest_mem_e820_reserve(&mem, 0xE0000000, 0x100000), 0);
+	assert_int_equal(mem.nr_e820, 6);
+	assert_int_equal(mem.e820[4].addr, 0xE0000000);
+	assert_int_equal(mem.e820[4].size, 0x100000);
+	assert_int_equal(mem.e820[4].type, E820_RESERVED);
+	assert_int_equal(mem.e820[5].addr, 4ULL << 30);
+	assert_int_equal(guest_mem_e820_reserve(&mem, 0xBFFFF000, 0x2000), -EEXIST);
+	assert_int_equal(guest_mem_e820_reserve(&mem, 0xFFFFF000, 0x2000), -EEXIST);
+	assert_int_equal(guest_mem_e820_reserve(&mem, 0xF0000000, 0), -EINVAL);
+	assert_int_equal(guest_mem_e820_reserve(&mem, UINT64_MAX, 2), -EINVAL);
+	assert_int_equal(mem.nr_e820, 6);
+	while (mem.nr_e820 < E820_MAX_ENTRIES)
+		assert_int_equal(guest_mem_e820_reserve(&mem, 0xF0000000, 0x1000), 0);
+	assert_int_equal(guest_mem_e820_reserve(&mem, 0xF0000000, 0x1000), -EINVAL);
+}
+
 static void test_choose_backing(void **state)
 {
 	/* shmem can have huge pages: keep the shareable memfd. */
@@ -139,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_layout_bad),
 		cmocka_unit_test(test_hva_bounds),
 		cmocka_unit_test(test_choose_backing),
+		cmocka_unit_test(test_e820_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
