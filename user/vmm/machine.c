@@ -204,11 +204,30 @@ static void pc_cmos_init(struct pc *pc)
 	rtc_cmos_set(pc->rtc, 0x5f, pc->cfg->cpus - 1);
 }
 
-/* On the panicking vCPU's thread: the main loop acts on it. */
+/*
+ * On the panicking vCPU's thread: the main loop acts on it. For pause and
+ * coredump-destroy this vCPU parks before it enters the guest again, so a
+ * guest booted with panic=N cannot reset itself before keel stops it, and the
+ * core holds its registers as they were at the report.
+ */
 static void pc_pvpanic_event(void *opaque, unsigned int events)
 {
 	struct pc *pc = opaque;
+	enum cli_on_panic act = pc->cfg->on_panic;
+	unsigned int i;
 
+	if ((events & PVPANIC_PANICKED) &&
+	    (act == CLI_PANIC_PAUSE || act == CLI_PANIC_COREDUMP)) {
+		for (i = 0; i < pc->nr_vcpus; i++) {
+			struct vcpu *v = &pc->vcpus[i];
+
+			if (!v->started || !pthread_equal(v->thread, pthread_self()))
+				continue;
+			pthread_mutex_lock(&v->pause_lock);
+			__atomic_store_n(&v->pause_req, true, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&v->pause_lock);
+		}
+	}
 	if (__atomic_fetch_or(&pc->panic_events, events, __ATOMIC_SEQ_CST))
 		return;		/* already on its way to the main loop */
 	if (loop_call(pc->loop, pc_panic_now, pc))

@@ -2,7 +2,9 @@
 # panics; under the default --on-panic pause keel stays up with the vCPUs stopped,
 # GUEST_PANICKED action=pause and STOP reach an event client, query-status says
 # guest-panicked, and dump-guest-memory then writes an ELF core (header checked with od).
+# L3 runs with panic=-1 (reboot at once after the panic): keel must stop it first.
 VMM_TIMEOUT=150
+L3_BASE_CMDLINE="$L3_BASE_CMDLINE panic=-1"
 command -v keelctl >/dev/null || fail "keelctl is not in the L2 image"
 S=$W/qmp.sock
 vmm_boot pvh 1 panic --qmp "unix:$S,server" &
@@ -42,6 +44,8 @@ sed 's/^/## event: /' "$W/events.txt"
 grep -q 'L3: pvpanic-devices=1' "$W/vmm.txt" ||
 	fail "the guest's pvpanic driver did not bind QEMU0001: $(grep 'L3: pvpanic' "$W/vmm.txt")"
 grep -q 'L3: still-alive-after-panic' "$W/vmm.txt" && fail "sysrq c did not panic L3"
+[ "$(grep -c KEEL-L3-INIT "$W/vmm.txt")" = 1 ] ||
+	fail "L3 booted again after its panic (panic=-1 won the race against the pause)"
 for e in 'GUEST_PANICKED action=pause' STOP 'SHUTDOWN guest=false reason=host-qmp-quit'; do
 	grep -q " $e" "$W/events.txt" || fail "event '$e' not seen by keelctl events"
 done
