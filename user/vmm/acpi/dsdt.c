@@ -1,6 +1,6 @@
 /*
  * DSDT (ACPI 6.x ch. 5.2.11.1): COM1 (PNP0501), CMOS RTC (PNP0B00), i8042
- * keyboard (PNP0303) and PS/2 mouse (PNP0F13) under \_SB with their _CRS
+ * keyboard (PNP0303), PS/2 mouse (PNP0F13) and pvpanic (QEMU0001) under \_SB with their _CRS
  * (ch. 6.4), \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
