@@ -1,7 +1,8 @@
 /*
  * DSDT (ACPI 6.x ch. 5.2.11.1): COM1 (PNP0501), CMOS RTC (PNP0B00), i8042
  * keyboard (PNP0303), PS/2 mouse (PNP0F13) and pvpanic (QEMU0001) under \_SB with their _CRS
- * (ch. 6.4), \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
+ * (ch. 6.4), the PCI host bridge PCI0 (PNP0A08, PCI Firmware 3.0 ch. 4.1.5),
+ * \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
 #include "vmm/acpi/dsdt.h"
