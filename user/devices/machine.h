@@ -51,6 +51,39 @@ struct machine_services {
 
 	/* The main thread's event loop, for chardevs and timers. */
 	struct loop *loop;
+
+	/*
+	 * Message-signalled interrupts (PCI 3.0 ch. 6.8; x86 address/data format:
+	 * Intel SDM vol. 3 ch. 11.11). msi_send delivers one message now
+	 * (KVM_SIGNAL_MSI); callable from any thread. 0 or -errno.
+	 */
+	int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
+
+	/*
+	 * irqfd (KVM_IRQFD over a KVM_SET_GSI_ROUTING MSI entry): after this, a
+	 * write of 1 to efd delivers the message inside the kernel, without any
+	 * exit or keel thread. Returns a route handle >= 0 or -errno.
+	 * irqfd_update changes the message of a live route (the guest rewrote an
+	 * MSI-X entry); irqfd_del detaches efd and frees the route.
+	 */
+	int (*irqfd_add)(void *opaque, int efd, uint64_t addr, uint32_t data);
+	int (*irqfd_update)(void *opaque, int route, uint64_t addr, uint32_t data);
+	void (*irqfd_del)(void *opaque, int route, int efd);
+
+	/*
+	 * ioeventfd (KVM_IOEVENTFD): a guest write of len bytes (1, 2, 4 or 8) at
+	 * addr in port I/O (pio) or MMIO space signals efd instead of exiting to a
+	 * vCPU thread. assign false removes a registration made with the same
+	 * arguments. 0 or -errno.
+	 */
+	int (*ioeventfd)(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
+			 bool assign);
+
+	/*
+	 * The event loop of I/O thread id (--iothread id=ID), running on its own
+	 * thread; NULL if no such thread was configured.
+	 */
+	struct loop *(*iothread)(void *opaque, const char *id);
 };
 
 /* Convenience wrappers so device code reads naturally. */
@@ -82,6 +115,41 @@ static inline void machine_request(const struct machine_services *ms,
 				   enum machine_request req)
 {
 	ms->request(ms->opaque, req);
+}
+
+static inline int machine_msi_send(const struct machine_services *ms, uint64_t addr,
+				   uint32_t data)
+{
+	return ms->msi_send(ms->opaque, addr, data);
+}
+
+static inline int machine_irqfd_add(const struct machine_services *ms, int efd,
+				    uint64_t addr, uint32_t data)
+{
+	return ms->irqfd_add(ms->opaque, efd, addr, data);
+}
+
+static inline int machine_irqfd_update(const struct machine_services *ms, int route,
+				       uint64_t addr, uint32_t data)
+{
+	return ms->irqfd_update(ms->opaque, route, addr, data);
+}
+
+static inline void machine_irqfd_del(const struct machine_services *ms, int route, int efd)
+{
+	ms->irqfd_del(ms->opaque, route, efd);
+}
+
+static inline int machine_ioeventfd(const struct machine_services *ms, int efd,
+				    uint64_t addr, unsigned int len, bool pio, bool assign)
+{
+	return ms->ioeventfd(ms->opaque, efd, addr, len, pio, assign);
+}
+
+static inline struct loop *machine_iothread(const struct machine_services *ms,
+					    const char *id)
+{
+	return ms->iothread ? ms->iothread(ms->opaque, id) : NULL;
 }
 
 #endif

@@ -11,13 +11,39 @@
 #define PCI_FUNCS		8
 #define PCI_DEVFN(slot, fn)	((unsigned int)(((slot) << 3) | (fn)))
 
+#include "devices/machine.h"
+
 struct pci_device {
 	const char *name;		/* for log lines: "pci-host", "virtio-blk0" */
 	struct pci_config cfg;
 	/* Optional: called after a guest write went through the masks. */
 	void (*cfg_written)(struct pci_device *dev, unsigned int off, unsigned int size);
 	void *opaque;
+
+	/*
+	 * Handlers of the BARs declared with pci_config_set_bar(): called for
+	 * accesses inside BAR i while its decoding (COMMAND.IO / COMMAND.MEMORY) is
+	 * on, with the offset from the BAR's start; dev is the pci_device's opaque.
+	 */
+	const struct io_ops *bar_ops[PCI_NR_BARS];
+	/*
+	 * Optional: BAR idx now decodes at addr, or no longer decodes (addr 0:
+	 * moved away or decoding turned off). For ioeventfd registrations.
+	 */
+	void (*bar_mapped)(struct pci_device *dev, unsigned int idx, uint64_t addr);
+
+	/* Filled in by the host bridge at registration. */
+	const struct machine_services *ms;
+	unsigned int devfn;
+	unsigned int gsi;		/* INTx line (ACPI _PRT), 0: no interrupt pin */
 };
+
+/*
+ * Drive the function's INTx line (its pin is config byte 0x3d, set by the
+ * device before registration): sets or clears STATUS.INTERRUPT and, unless
+ * COMMAND.INTX_DISABLE is set, the GSI the _PRT routes the pin to.
+ */
+void pci_device_intx(struct pci_device *dev, int level);
 
 struct pci_bus {
 	struct pci_device *devs[PCI_SLOTS * PCI_FUNCS];
