@@ -31,6 +31,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/machine.h"
 #include "vmm/qmp/commands.h"
+#include "vmm/qmp/pci.h"
 #include "vmm/qmp/qmp.h"
 #include "vmm/vcpu.h"
 
@@ -609,7 +610,16 @@ static int pc_qmp_dump(void *opaque, const char *path)
 	return ret;
 }
 
+static unsigned int pc_qmp_pci_functions(void *opaque, struct qmp_pci_function *out,
+					 unsigned int max)
+{
+	struct pc *pc = opaque;
+
+	return qmp_pci_collect(pc->pci, out, max);
+}
+
 static const struct qmp_machine_ops pc_qmp_ops = {
+	.pci_functions = pc_qmp_pci_functions,
 	.running = pc_qmp_running,
 	.stop = pc_qmp_stop,
 	.cont = pc_qmp_cont,

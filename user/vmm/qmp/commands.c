@@ -1,10 +1,12 @@
 /*
  * The machine's QMP commands (Documentation/qmp.md "Commands"), with QEMU's
  * names and reply shapes so existing QMP clients work: query-status, stop,
- * cont, system_reset, system_powerdown, quit, query-cpus-fast, dump-guest-memory.
+ * cont, system_reset, system_powerdown, quit, query-cpus-fast, dump-guest-memory,
+ * query-pci and query-block.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/qmp/commands.h"
@@ -136,7 +138,103 @@ static int qmp_cmd_dump_guest_memory(void *opaque, json_t *args, json_t **ret,
 	return 0;
 }
 
+#define QMP_MAX_PCI_FUNCTIONS	256
+#define QMP_MAX_DISKS		64
+
+static json_t *qmp_pci_regions(const struct qmp_pci_function *f)
+{
+	json_t *list = json_array();
+	unsigned int i;
+
+	for (i = 0; list && i < f->nr_regions && i < 6; i++) {
+		const struct qmp_pci_region *r = &f->regions[i];
+
+		if (r->io)
+			json_array_append_new(list, json_pack(
+				"{s:i,s:s,s:I,s:I}", "bar", (int)r->bar, "type", "io",
+				"address", (json_int_t)r->address, "size", (json_int_t)r->size));
+		else
+			json_array_append_new(list, json_pack(
+				"{s:i,s:s,s:I,s:I,s:b,s:b}", "bar", (int)r->bar, "type", "memory",
+				"address", (json_int_t)r->address, "size", (json_int_t)r->size,
+				"prefetch", r->prefetch, "mem_type_64", r->mem64));
+	}
+	return list;
+}
+
+/* query-pci in QEMU's shape: one bus, its functions with IDs, IRQ and BARs. */
+static int qmp_cmd_query_pci(void *opaque, json_t *args, json_t **ret,
+			     struct qmp_error *err)
+{
+	struct qmp_machine *m = opaque;
+	struct qmp_pci_function *f;
+	json_t *devs, *bus;
+	unsigned int i, n;
+
+	if (!m->ops->pci_functions)
+		return qmp_error_set(err, "this machine has no PCI bus");
+	f = calloc(QMP_MAX_PCI_FUNCTIONS, sizeof(*f));
+	devs = json_array();
+	if (!f || !devs) {
+		free(f);
+		json_decref(devs);
+		return -ENOMEM;
+	}
+	n = m->ops->pci_functions(m->opaque, f, QMP_MAX_PCI_FUNCTIONS);
+	for (i = 0; i < n && i < QMP_MAX_PCI_FUNCTIONS; i++)
+		json_array_append_new(devs, json_pack(
+			"{s:i,s:i,s:i,s:{s:i},s:{s:i,s:i,s:i,s:i},s:i,s:i,s:s,s:o}",
+			"bus", (int)f[i].bus, "slot", (int)f[i].slot,
+			"function", (int)f[i].function,
+			"class_info", "class", (int)(f[i].class_code >> 8),
+			"id", "vendor", f[i].vendor, "device", f[i].device,
+			"subsystem-vendor", f[i].subsystem_vendor,
+			"subsystem", f[i].subsystem,
+			"irq", f[i].irq_line, "irq_pin", f[i].irq_pin,
+			"qdev_id", f[i].name, "regions", qmp_pci_regions(&f[i])));
+	free(f);
+	bus = json_pack("[{s:i,s:o}]", "bus", 0, "devices", devs);
+	if (!bus)
+		return -ENOMEM;
+	*ret = bus;
+	return 0;
+}
+
+/* query-block in QEMU's shape: one entry per guest disk, with its image. */
+static int qmp_cmd_query_block(void *opaque, json_t *args, json_t **ret,
+			       struct qmp_error *err)
+{
+	struct qmp_machine *m = opaque;
+	struct qmp_block_disk *d;
+	json_t *list = json_array();
+	unsigned int i, n = 0;
+
+	d = calloc(QMP_MAX_DISKS, sizeof(*d));
+	if (!d || !list) {
+		free(d);
+		json_decref(list);
+		return -ENOMEM;
+	}
+	if (m->ops->block_disks)
+		n = m->ops->block_disks(m->opaque, d, QMP_MAX_DISKS);
+	for (i = 0; i < n && i < QMP_MAX_DISKS; i++)
+		json_array_append_new(list, json_pack(
+			"{s:s,s:s,s:b,s:b,s:s,s:s,s:{s:s,s:b,s:s,s:i,s:b,s:{s:s,s:s,s:I}}}",
+			"device", d[i].device, "qdev", d[i].device, "locked", 0,
+			"removable", 0, "type", "unknown",
+			"io-status", d[i].io_status ? d[i].io_status : "ok",
+			"inserted", "file", d[i].file, "ro", d[i].read_only,
+			"drv", d[i].format, "backing_file_depth", 0, "encrypted", 0,
+			"image", "filename", d[i].file, "format", d[i].format,
+			"virtual-size", (json_int_t)d[i].virtual_size));
+	free(d);
+	*ret = list;
+	return 0;
+}
+
 const struct qmp_command qmp_machine_commands[] = {
+	{ .name = "query-pci", .fn = qmp_cmd_query_pci },
+	{ .name = "query-block", .fn = qmp_cmd_query_block },
 	{ .name = "query-status", .fn = qmp_cmd_query_status },
 	{ .name = "stop", .fn = qmp_cmd_stop },
 	{ .name = "cont", .fn = qmp_cmd_cont },

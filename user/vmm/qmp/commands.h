@@ -7,8 +7,36 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/qmp/qmp.h"
+
+/* One PCI function as query-pci reports it (a snapshot taken by the machine). */
+struct qmp_pci_region {
+	unsigned int bar;
+	bool io, prefetch, mem64;
+	uint64_t address, size;
+};
+
+struct qmp_pci_function {
+	unsigned int bus, slot, function;
+	uint16_t vendor, device, subsystem_vendor, subsystem;
+	uint32_t class_code;		/* base << 16 | sub << 8 | prog-if */
+	uint8_t revision, irq_line, irq_pin;
+	char name[32];			/* keel's device name ("virtio-blk0") */
+	unsigned int nr_regions;
+	struct qmp_pci_region regions[6];
+};
+
+/* One guest disk as query-block reports it. */
+struct qmp_block_disk {
+	char device[32];		/* "virtio-blk0" */
+	char file[256];
+	char format[16];		/* "raw", "qcow2", ... */
+	bool read_only;
+	uint64_t virtual_size;
+	const char *io_status;		/* "ok", "failed" (werror=stop hit) */
+};
 
 /* All called on the main loop's thread; ints are 0 or a negative errno. */
 struct qmp_machine_ops {
@@ -25,6 +53,12 @@ struct qmp_machine_ops {
 	bool (*panicked)(void *opaque);
 	/* Optional: dump-guest-memory, an ELF core of the guest into path. */
 	int (*dump)(void *opaque, const char *path);
+	/* Optional: fill up to max functions of bus 0; returns how many (query-pci). */
+	unsigned int (*pci_functions)(void *opaque, struct qmp_pci_function *out,
+				      unsigned int max);
+	/* Optional: fill up to max guest disks; returns how many (query-block). */
+	unsigned int (*block_disks)(void *opaque, struct qmp_block_disk *out,
+				    unsigned int max);
 };
 
 struct qmp_machine {
