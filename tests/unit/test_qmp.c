@@ -567,7 +567,32 @@ static int fake_dump(void *o, const char *path)
 	return vm->fail_dump;
 }
 
+static unsigned int fake_pci(void *o, struct qmp_pci_function *out, unsigned int max)
+{
+	assert_true(max >= 2);
+	out[0] = (struct qmp_pci_function){ .slot = 0, .vendor = 0x8086, .device = 0x1237,
+					    .class_code = 0x060000, .name = "pci-host" };
+	out[1] = (struct qmp_pci_function){
+		.slot = 3, .vendor = 0x1af4, .device = 0x1042, .subsystem_vendor = 0x1af4,
+		.subsystem = 2, .class_code = 0x010000, .irq_line = 11, .irq_pin = 1,
+		.name = "virtio-blk0", .nr_regions = 2,
+		.regions = { { .bar = 1, .address = 0xc0000000, .size = 0x1000 },
+			     { .bar = 4, .prefetch = true, .mem64 = true,
+			       .address = 0x800000000ULL, .size = 0x4000 } },
+	};
+	return 2;
+}
+
+static unsigned int fake_disks(void *o, struct qmp_block_disk *out, unsigned int max)
+{
+	out[0] = (struct qmp_block_disk){ .device = "virtio-blk0", .file = "/d/a.qcow2",
+					  .format = "qcow2", .read_only = true,
+					  .virtual_size = 1ULL << 30 };
+	return 1;
+}
+
 static const struct qmp_machine_ops fake_ops = {
+	.pci_functions = fake_pci, .block_disks = fake_disks,
 	.running = fake_running, .stop = fake_stop, .cont = fake_cont, .reset = fake_reset,
 	.powerdown = fake_powerdown, .quit = fake_quit, .nr_cpus = fake_nr_cpus,
 	.cpu_thread_id = fake_tid, .panicked = fake_panicked, .dump = fake_dump,
@@ -650,6 +675,37 @@ static void test_machine_commands(void **state)
 			 1001);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "target")),
 			    "x86_64");
+	json_decref(j);
+
+	/* query-pci: QEMU's shape, one bus, BARs as regions. */
+	j = machine_exec(&p, c, "{\"execute\":\"query-pci\"}", NULL);
+	r = json_object_get(json_array_get(json_object_get(j, "return"), 0), "devices");
+	assert_int_equal(json_array_size(r), 2);
+	{
+		json_t *d = json_array_get(r, 1), *reg;
+
+		assert_int_equal(json_integer_value(json_object_get(d, "slot")), 3);
+		assert_int_equal(json_integer_value(json_object_get(
+			json_object_get(d, "class_info"), "class")), 0x0100);
+		assert_int_equal(json_integer_value(json_object_get(
+			json_object_get(d, "id"), "device")), 0x1042);
+		assert_int_equal(json_integer_value(json_object_get(d, "irq_pin")), 1);
+		reg = json_array_get(json_object_get(d, "regions"), 1);
+		assert_int_equal(json_integer_value(json_object_get(reg, "bar")), 4);
+		assert_string_equal(json_string_value(json_object_get(reg, "type")), "memory");
+		assert_int_equal(json_integer_value(json_object_get(reg, "address")),
+				 0x800000000LL);
+		assert_true(json_is_true(json_object_get(reg, "mem_type_64")));
+	}
+	json_decref(j);
+
+	/* query-block: one disk with its image. */
+	j = machine_exec(&p, c, "{\"execute\":\"query-block\"}", NULL);
+	r = json_array_get(json_object_get(j, "return"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "device")), "virtio-blk0");
+	assert_true(json_is_true(json_object_get(json_object_get(r, "inserted"), "ro")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(
+		r, "inserted"), "image"), "virtual-size")), 1LL << 30);
 	json_decref(j);
 
 	/* A guest panic shows as QEMU's guest-panicked run state. */
