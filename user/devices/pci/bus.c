@@ -38,6 +38,8 @@ uint32_t pci_bus_cfg_read(const struct pci_bus *bus, unsigned int devfn, unsigne
 
 	if (!dev)
 		return size >= 4 ? UINT32_MAX : (1u << (8 * size)) - 1;
+	if (dev->cfg_read)
+		dev->cfg_read(dev, off, size);
 	pci_config_read(&dev->cfg, off, size, &v);
 	if (size < 4)
 		v &= (1u << (8 * size)) - 1;

@@ -18,6 +18,12 @@ struct pci_device {
 	struct pci_config cfg;
 	/* Optional: called after a guest write went through the masks. */
 	void (*cfg_written)(struct pci_device *dev, unsigned int off, unsigned int size);
+	/*
+	 * Optional: called before a guest read of off/size, so that the device
+	 * can refresh bytes whose value is produced on demand (virtio's PCI
+	 * configuration access window).
+	 */
+	void (*cfg_read)(struct pci_device *dev, unsigned int off, unsigned int size);
 	void *opaque;
 
 	/*
