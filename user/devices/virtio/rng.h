@@ -1,0 +1,66 @@
+/*
+ * virtio-rng (VIRTIO 1.2 ch. 5.4): one request queue filled from host entropy
+ * (getrandom(2), /dev/hwrng or any file), served on the main loop, with an
+ * optional rate limit of max-bytes per period (keel-run.md "--rng").
+ */
+#ifndef KEEL_DEVICES_VIRTIO_RNG_H
+#define KEEL_DEVICES_VIRTIO_RNG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/machine.h"
+#include "devices/pci/bus.h"
+
+#define VIRTIO_RNG_SOURCE_MAX		256
+#define VIRTIO_RNG_DEFAULT_PERIOD_MS	1000
+
+struct virtio_rng_config {
+	char source[VIRTIO_RNG_SOURCE_MAX];	/* "" or "getrandom": getrandom(2) */
+	uint64_t max_bytes;			/* 0: no limit */
+	uint64_t period_ms;			/* the limit's window */
+};
+
+/*
+ * Parse the value of --rng: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N]
+ * [,period=MS]; arg may be NULL or "" (all defaults). 0, or -EINVAL with one
+ * sentence in err. Pure: opens nothing.
+ */
+int virtio_rng_parse(const char *arg, struct virtio_rng_config *cfg, char *err,
+		     size_t errlen);
+
+/*
+ * The rate limit as a fixed window: at most max bytes in each period that
+ * starts when the first byte of it is taken. max 0: unlimited.
+ */
+struct virtio_rng_budget {
+	uint64_t max;
+	uint64_t period_ns;
+	uint64_t window_start;	/* ns, CLOCK_MONOTONIC */
+	uint64_t used;
+	bool started;
+};
+
+/*
+ * Take up to want bytes at time now (ns). Returns the bytes granted; when that
+ * is 0, *wait_ns says how long until the next window opens.
+ */
+uint64_t virtio_rng_budget_take(struct virtio_rng_budget *b, uint64_t now, uint64_t want,
+				uint64_t *wait_ns);
+
+struct virtio_rng;
+
+/*
+ * Create virtio-rng device "name" (opens the source: a failure is logged and
+ * gives NULL, a start-up error). Put virtio_rng_pci() on the bus.
+ */
+struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char *name,
+				  const struct virtio_rng_config *cfg);
+void virtio_rng_free(struct virtio_rng *rng);
+struct pci_device *virtio_rng_pci(struct virtio_rng *rng);
+
+/* Bytes handed to the guest so far (for tests and logs). */
+uint64_t virtio_rng_bytes(const struct virtio_rng *rng);
+
+#endif
