@@ -224,6 +224,17 @@ static int cli_set_on_panic(struct cli_config *cfg, const char *val, char *err,
 	return 0;
 }
 
+/* [source=getrandom|/dev/hwrng|PATH][,max-bytes=N][,period=MS]: optional value. */
+static int cli_set_rng(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	int ret = virtio_rng_parse(val, &cfg->rng_cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	cfg->rng = true;
+	return 0;
+}
+
 static const struct cli_option cli_run_options[] = {
 	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
 	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
@@ -238,6 +249,8 @@ static const struct cli_option cli_run_options[] = {
 	{ "on-panic", "ACTION", cli_set_on_panic,
 	  "guest panic (pvpanic): pause (default), poweroff, restart, "
 	  "coredump-destroy[,path=FILE]" },
+	{ "rng", "[OPTS]", cli_set_rng,
+	  "virtio-rng device: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N,period=MS]" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))
@@ -282,6 +295,9 @@ static int cli_parse_run(int argc, char *const argv[], struct cli_config *cfg, c
 			val = NULL;
 		} else if (eq) {
 			val = eq + 1;
+		} else if (opt->arg[0] == '[' &&
+			   (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+			val = NULL;	/* an optional value left out */
 		} else {
 			if (i + 1 >= argc)
 				return cli_err(err, errlen, "option '--%s' needs a value (%s)",

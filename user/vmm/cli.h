@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/virtio/rng.h"
+
 #define CLI_DEFAULT_MEMORY	(512ULL << 20)
 #define CLI_MIN_MEMORY		(2ULL << 20)
 #define CLI_MAX_CPUS		254	/* xAPIC IDs 0..253, the I/O APIC takes the next */
@@ -41,6 +43,8 @@ struct cli_config {
 	char qmp[108];		/* --qmp unix:PATH[,server]: the socket path, or "" */
 	enum cli_on_panic on_panic;
 	const char *panic_path;	/* coredump-destroy,path=FILE; NULL: keel-core.<pid> */
+	bool rng;		/* --rng: a virtio-rng device */
+	struct virtio_rng_config rng_cfg;
 };
 
 /*
