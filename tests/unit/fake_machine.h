@@ -50,7 +50,7 @@ struct fake_machine {
 	int nr_regions;
 	int irq_level[FAKE_MAX_GSI];
 	int irq_raises[FAKE_MAX_GSI];	/* count of 0->1 edges */
-	int requests[2];		/* indexed by enum machine_request */
+	int requests[3];		/* indexed by enum machine_request */
 	uint8_t *ram;
 	uint64_t ram_size;
 

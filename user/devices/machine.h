@@ -27,6 +27,7 @@ struct io_ops {
 enum machine_request {
 	MACHINE_POWEROFF,	/* ACPI S5, or any "switch off" */
 	MACHINE_RESET,		/* reset register, i8042 pulse, 0xCF9 */
+	MACHINE_PAUSE,		/* stop the vCPUs as QMP stop does (werror=stop) */
 };
 
 struct machine_services {

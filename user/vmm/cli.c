@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/disk.h"
 
 struct cli_option {
 	const char *name;
@@ -235,6 +236,23 @@ static int cli_set_rng(struct cli_config *cfg, const char *val, char *err, size_
 	return 0;
 }
 
+/* --disk and --iothread may repeat; their contents are checked at the end. */
+static int cli_add_disk(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (cfg->nr_disks == CLI_MAX_DISKS)
+		return cli_err(err, errlen, "more than %d --disk options", CLI_MAX_DISKS);
+	cfg->disks[cfg->nr_disks++] = val;
+	return 0;
+}
+
+static int cli_add_iothread(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (cfg->nr_iothreads == CLI_MAX_IOTHREADS)
+		return cli_err(err, errlen, "more than %d --iothread options", CLI_MAX_IOTHREADS);
+	cfg->iothreads[cfg->nr_iothreads++] = val;
+	return 0;
+}
+
 static const struct cli_option cli_run_options[] = {
 	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
 	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
@@ -251,6 +269,12 @@ static const struct cli_option cli_run_options[] = {
 	  "coredump-destroy[,path=FILE]" },
 	{ "rng", "[OPTS]", cli_set_rng,
 	  "virtio-rng device: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N,period=MS]" },
+	{ "disk", "path=FILE[,..]", cli_add_disk,
+	  "virtio-blk disk: path=FILE[,format=raw|qcow2|vhdx|vpc][,readonly=on]"
+	  "[,iothread=ID][,aio=io_uring|native|threads][,cache=none|writeback|unsafe]"
+	  "[,discard=unmap|ignore][,serial=S][,num-queues=N][,werror=report|stop]" },
+	{ "iothread", "id=ID", cli_add_iothread,
+	  "an I/O thread that disks with iothread=ID are served on" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))
@@ -310,6 +334,9 @@ static int cli_parse_run(int argc, char *const argv[], struct cli_config *cfg, c
 	}
 	if (!cfg->kernel)
 		return cli_err(err, errlen, "keel run needs --kernel PATH (see keel run --help)");
+	if (disk_check_config(cfg->disks, cfg->nr_disks, cfg->iothreads, cfg->nr_iothreads,
+			      err, errlen))
+		return -EINVAL;
 	return CLI_RUN;
 }
 

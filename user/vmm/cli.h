@@ -16,6 +16,8 @@
 #define CLI_MIN_MEMORY		(2ULL << 20)
 #define CLI_MAX_CPUS		254	/* xAPIC IDs 0..253, the I/O APIC takes the next */
 #define CLI_ERR_MAX		256
+#define CLI_MAX_DISKS		16
+#define CLI_MAX_IOTHREADS	16
 
 enum cli_action {
 	CLI_RUN,
@@ -45,6 +47,11 @@ struct cli_config {
 	const char *panic_path;	/* coredump-destroy,path=FILE; NULL: keel-core.<pid> */
 	bool rng;		/* --rng: a virtio-rng device */
 	struct virtio_rng_config rng_cfg;
+	/* --disk / --iothread strings in order; vmm/disk.c parses them. */
+	const char *disks[CLI_MAX_DISKS];
+	unsigned int nr_disks;
+	const char *iothreads[CLI_MAX_IOTHREADS];
+	unsigned int nr_iothreads;
 };
 
 /*

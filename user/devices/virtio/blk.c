@@ -1,0 +1,980 @@
+/*
+ * virtio-blk (VIRTIO 1.2 ch. 5.2): request validation, the block-layer data
+ * plane on the disk's loop (an I/O thread or the main loop), werror, and the
+ * glue to the virtio-pci transport. See design/virtio-blk.md.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "block/aio/aio.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/pci.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+
+struct blk_seg {
+	uint64_t sector;
+	uint32_t nr;
+	uint32_t flags;
+};
+
+/* One guest request; a queue owns size of them, allocated at start. */
+struct blk_req {
+	struct blk_queue *q;
+	struct block_req br;
+	uint8_t *status;		/* last writable byte of the chain */
+	uint32_t used_len;		/* reported in the used ring */
+	uint32_t type;
+	uint64_t offset;		/* bytes, for IN / OUT */
+	const struct iovec *data;	/* IN / OUT payload, inside elem.iov */
+	int data_cnt;
+	unsigned int nr_segs, seg;	/* DISCARD / WRITE_ZEROES progress */
+	struct blk_seg segs[VIRTIO_BLK_MAX_DISCARD_SEG];
+	struct blk_req *next;		/* free list or parked list */
+	struct virtq_elem elem;
+};
+
+struct blk_queue {
+	struct virtio_blk *blk;
+	unsigned int idx;
+	struct virtq *vq;
+	int kick_fd;
+	bool watched;
+	struct blk_req *reqs;
+	unsigned int nr_reqs;
+	struct blk_req *free;
+	unsigned int inflight;		/* popped, not pushed back */
+	bool pushed;			/* used buffers since the last notify */
+	bool starved;			/* stopped popping: no free request */
+};
+
+struct virtio_blk {
+	char name[32];
+	const struct machine_services *ms;
+	struct virtio_blk_conf conf;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	struct block_dev *bd;
+	struct loop *loop;		/* where the disk is served; NULL: caller drives */
+	bool on_iothread;
+	struct virtio_pci *vp;		/* NULL for the transport-free core */
+	uint8_t config[VIRTIO_BLK_CFG_SIZE];
+	uint64_t features;		/* offered */
+	uint64_t negotiated;
+	uint64_t capacity;		/* 512-byte sectors */
+
+	/* Every handler runs under lock, and so do block-layer callbacks. */
+	pthread_mutex_t lock;
+	bool running;
+	bool aio_watched;
+	unsigned int nr_queues;
+	struct blk_queue queues[VIRTIO_BLK_MAX_QUEUES];
+	virtio_blk_notify_fn notify;
+	void *notify_opaque;
+
+	/* werror=stop: failed requests waiting for cont. */
+	struct blk_req *parked;
+	struct blk_req **parked_tail;
+	unsigned int nr_parked;
+
+	/* Guest mistakes are logged once per kind. */
+	unsigned int logged;
+};
+
+enum blk_log {
+	BLK_LOG_NO_STATUS = 1u << 0,
+	BLK_LOG_SHORT_HDR = 1u << 1,
+	BLK_LOG_RANGE = 1u << 2,
+	BLK_LOG_ALIGN = 1u << 3,
+	BLK_LOG_RO = 1u << 4,
+	BLK_LOG_UNSUPP = 1u << 5,
+	BLK_LOG_SEGS = 1u << 6,
+	BLK_LOG_IO = 1u << 7,
+	BLK_LOG_BROKEN = 1u << 8,
+};
+
+static bool blk_log_first(struct virtio_blk *blk, enum blk_log what)
+{
+	if (blk->logged & what)
+		return false;
+	blk->logged |= what;
+	return true;
+}
+
+static void blk_submit(struct blk_req *req);
+
+/* ---- completion ---- */
+
+static void blk_req_release(struct blk_req *req)
+{
+	struct blk_queue *q = req->q;
+
+	q->inflight--;
+	req->next = q->free;
+	q->free = req;
+}
+
+static void blk_req_complete(struct blk_req *req, uint8_t status)
+{
+	struct blk_queue *q = req->q;
+	struct virtio_blk *blk = q->blk;
+
+	if (req->status)
+		*req->status = status;
+	if (blk->running && q->vq) {
+		if (status != VIRTIO_BLK_S_OK && req->type != VIRTIO_BLK_T_GET_ID)
+			req->used_len = req->status ? 1 : 0;
+		if (virtq_push(q->vq, &req->elem, req->used_len) == 0)
+			q->pushed = true;
+	}
+	blk_req_release(req);
+}
+
+static bool blk_req_writes(const struct blk_req *req)
+{
+	return req->type != VIRTIO_BLK_T_IN;
+}
+
+static void blk_park(struct blk_req *req, int err)
+{
+	struct virtio_blk *blk = req->q->blk;
+
+	req->next = NULL;
+	*blk->parked_tail = req;
+	blk->parked_tail = &req->next;
+	if (blk->nr_parked++ == 0)
+		log_err("%s: %s error at byte %llu: %s; machine paused (werror=stop)", blk->name,
+			block_op_name(req->br.op), (unsigned long long)req->br.offset,
+			strerror(-err));
+	if (blk->conf.on_error)
+		blk->conf.on_error(blk->conf.on_error_opaque, blk->name, true, err);
+	if (blk->ms && blk->ms->request)
+		machine_request(blk->ms, MACHINE_PAUSE);
+}
+
+static void blk_req_done(struct block_req *br, int ret)
+{
+	struct blk_req *req = br->opaque;
+	struct virtio_blk *blk = req->q->blk;
+
+	/* Discard is a hint: a file system that cannot punch holes is no error. */
+	if (ret == -ENOTSUP && req->type == VIRTIO_BLK_T_DISCARD)
+		ret = 0;
+	if (ret == 0 && req->nr_segs && ++req->seg < req->nr_segs) {
+		blk_submit(req);
+		return;
+	}
+	if (ret < 0) {
+		if (blk->conf.werror == VIRTIO_BLK_WERROR_STOP && blk->running &&
+		    blk_req_writes(req)) {
+			blk_park(req, ret);
+			return;
+		}
+		if (blk_log_first(blk, BLK_LOG_IO))
+			log_err("%s: %s at byte %llu failed: %s; the guest sees an I/O error",
+				blk->name, block_op_name(br->op),
+				(unsigned long long)br->offset, strerror(-ret));
+		blk_req_complete(req, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	blk_req_complete(req, VIRTIO_BLK_S_OK);
+}
+
+/* Build the block request for the request's current step and submit it. */
+static void blk_submit(struct blk_req *req)
+{
+	struct virtio_blk *blk = req->q->blk;
+	struct block_req *br = &req->br;
+
+	memset(br, 0, offsetof(struct block_req, bd));
+	br->done = blk_req_done;
+	br->opaque = req;
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		br->op = req->type == VIRTIO_BLK_T_IN ? BLOCK_OP_READ : BLOCK_OP_WRITE;
+		br->offset = req->offset;
+		br->iov = req->data;
+		br->iovcnt = req->data_cnt;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		br->op = BLOCK_OP_FLUSH;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: {
+		const struct blk_seg *s = &req->segs[req->seg];
+
+		br->offset = s->sector * BLOCK_SECTOR_SIZE;
+		br->len = (uint64_t)s->nr * BLOCK_SECTOR_SIZE;
+		if (req->type == VIRTIO_BLK_T_DISCARD) {
+			br->op = BLOCK_OP_DISCARD;
+		} else {
+			br->op = BLOCK_OP_WRITE_ZEROES;
+			if ((s->flags & VIRTIO_BLK_WZ_F_UNMAP) && blk->conf.discard)
+				br->flags = BLOCK_REQ_MAY_UNMAP;
+		}
+		break;
+	}
+	}
+	block_submit(blk->bd, br);
+}
+
+/* ---- request parsing ---- */
+
+/*
+ * The status is the last byte the device may write (ch. 5.2.6); cut it off
+ * the writable iovecs, which then describe only the payload.
+ */
+static bool blk_take_status(struct blk_req *req, unsigned int *in_cnt)
+{
+	struct virtq_elem *e = &req->elem;
+	unsigned int i = e->out_num + e->in_num;
+
+	while (i > e->out_num && e->iov[i - 1].iov_len == 0)
+		i--;
+	if (i == e->out_num)
+		return false;
+	e->iov[i - 1].iov_len--;
+	req->status = (uint8_t *)e->iov[i - 1].iov_base + e->iov[i - 1].iov_len;
+	if (e->iov[i - 1].iov_len == 0)
+		i--;
+	*in_cnt = i - e->out_num;
+	return true;
+}
+
+/* The readable payload after the header, in place. */
+static void blk_skip_header(struct blk_req *req)
+{
+	struct virtq_elem *e = &req->elem;
+	size_t skip = VIRTIO_BLK_HDR_SIZE;
+	unsigned int k = 0;
+
+	while (k < e->out_num && skip >= e->iov[k].iov_len) {
+		skip -= e->iov[k].iov_len;
+		k++;
+	}
+	if (k < e->out_num) {
+		e->iov[k].iov_base = (uint8_t *)e->iov[k].iov_base + skip;
+		e->iov[k].iov_len -= skip;
+	}
+	req->data = e->iov + k;
+	req->data_cnt = (int)(e->out_num - k);
+}
+
+static bool blk_range_ok(struct virtio_blk *blk, uint64_t sector, uint64_t sectors)
+{
+	return sector <= blk->capacity && sectors <= blk->capacity - sector;
+}
+
+static void blk_reject(struct blk_req *req, uint8_t status, enum blk_log kind,
+		       const char *why, uint64_t sector)
+{
+	struct virtio_blk *blk = req->q->blk;
+
+	if (blk_log_first(blk, kind))
+		log_warn("%s: queue %u: %s (request type %u, sector %llu): %s", blk->name,
+			 req->q->idx, why, req->type, (unsigned long long)sector,
+			 status == VIRTIO_BLK_S_UNSUPP ? "unsupported" : "I/O error");
+	blk_req_complete(req, status);
+}
+
+static void blk_start_rw(struct blk_req *req, uint64_t sector, unsigned int in_cnt)
+{
+	struct virtio_blk *blk = req->q->blk;
+	struct virtq_elem *e = &req->elem;
+	uint64_t len;
+
+	if (req->type == VIRTIO_BLK_T_IN) {
+		req->data = virtq_elem_in(e);
+		req->data_cnt = (int)in_cnt;
+		len = e->in_len - 1;
+		req->used_len = e->in_len;
+	} else {
+		if (blk->conf.read_only) {
+			blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_RO, "write to a read-only disk",
+				   sector);
+			return;
+		}
+		blk_skip_header(req);
+		len = e->out_len - VIRTIO_BLK_HDR_SIZE;
+		req->used_len = 1;
+	}
+	if (len % BLOCK_SECTOR_SIZE) {
+		blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_ALIGN,
+			   "data length is not a multiple of 512", sector);
+		return;
+	}
+	if (!blk_range_ok(blk, sector, len / BLOCK_SECTOR_SIZE)) {
+		blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_RANGE, "beyond the end of the disk",
+			   sector);
+		return;
+	}
+	req->offset = sector * BLOCK_SECTOR_SIZE;
+	blk_submit(req);
+}
+
+static void blk_start_segs(struct blk_req *req)
+{
+	struct virtio_blk *blk = req->q->blk;
+	struct virtq_elem *e = &req->elem;
+	uint32_t len = e->out_len - VIRTIO_BLK_HDR_SIZE;
+	uint64_t feature = req->type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD
+							     : VIRTIO_BLK_F_WRITE_ZEROES;
+	uint8_t raw[VIRTIO_BLK_SEG_SIZE];
+	unsigned int i;
+
+	if (!(blk->negotiated & (1ull << feature))) {
+		blk_reject(req, VIRTIO_BLK_S_UNSUPP, BLK_LOG_UNSUPP,
+			   "discard/write-zeroes without the feature", 0);
+		return;
+	}
+	if (blk->conf.read_only) {
+		blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_RO, "write to a read-only disk", 0);
+		return;
+	}
+	if (len == 0 || len % VIRTIO_BLK_SEG_SIZE ||
+	    len / VIRTIO_BLK_SEG_SIZE > VIRTIO_BLK_MAX_DISCARD_SEG) {
+		blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_SEGS,
+			   "bad discard/write-zeroes segment count", 0);
+		return;
+	}
+	req->nr_segs = len / VIRTIO_BLK_SEG_SIZE;
+	for (i = 0; i < req->nr_segs; i++) {
+		struct blk_seg *s = &req->segs[i];
+		uint64_t sector;
+		uint32_t v;
+
+		block_iov_to_buf(e->iov, (int)e->out_num,
+				 VIRTIO_BLK_HDR_SIZE + i * VIRTIO_BLK_SEG_SIZE, raw, sizeof(raw));
+		memcpy(&sector, raw, 8);
+		s->sector = le64toh(sector);
+		memcpy(&v, raw + 8, 4);
+		s->nr = le32toh(v);
+		memcpy(&v, raw + 12, 4);
+		s->flags = le32toh(v);
+		if ((s->flags & ~VIRTIO_BLK_WZ_F_UNMAP) ||
+		    (req->type == VIRTIO_BLK_T_DISCARD && s->flags)) {
+			blk_reject(req, VIRTIO_BLK_S_UNSUPP, BLK_LOG_SEGS,
+				   "unknown segment flags", s->sector);
+			return;
+		}
+		if (s->nr > VIRTIO_BLK_MAX_DISCARD_SECTORS) {
+			blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_SEGS,
+				   "segment larger than the advertised maximum", s->sector);
+			return;
+		}
+		if (!blk_range_ok(blk, s->sector, s->nr)) {
+			blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_RANGE,
+				   "beyond the end of the disk", s->sector);
+			return;
+		}
+	}
+	req->used_len = 1;
+	if (req->type == VIRTIO_BLK_T_DISCARD && !blk->conf.discard) {
+		blk_req_complete(req, VIRTIO_BLK_S_OK);	/* discard=ignore */
+		return;
+	}
+	req->seg = 0;
+	blk_submit(req);
+}
+
+static void blk_get_id(struct blk_req *req, unsigned int in_cnt)
+{
+	struct virtio_blk *blk = req->q->blk;
+	struct virtq_elem *e = &req->elem;
+	size_t n = e->in_len - 1;
+
+	if (n > VIRTIO_BLK_ID_BYTES)
+		n = VIRTIO_BLK_ID_BYTES;
+	block_iov_from_buf(virtq_elem_in(e), (int)in_cnt, 0, blk->serial, n);
+	req->used_len = (uint32_t)n + 1;
+	blk_req_complete(req, VIRTIO_BLK_S_OK);
+}
+
+/* A popped chain: check its layout and header, then hand it on. */
+static void blk_req_start(struct blk_req *req)
+{
+	struct virtio_blk *blk = req->q->blk;
+	struct virtq_elem *e = &req->elem;
+	uint8_t hdr[VIRTIO_BLK_HDR_SIZE];
+	unsigned int in_cnt = 0;
+	uint64_t sector;
+	uint32_t type;
+
+	req->status = NULL;
+	req->used_len = 0;
+	req->nr_segs = 0;
+	req->seg = 0;
+	req->type = UINT32_MAX;
+	if (!blk_take_status(req, &in_cnt)) {
+		if (blk_log_first(blk, BLK_LOG_NO_STATUS))
+			log_warn("%s: queue %u: request %u has no writable status byte; "
+				 "returned unanswered", blk->name, req->q->idx, e->id);
+		blk_req_complete(req, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (e->out_len < VIRTIO_BLK_HDR_SIZE) {
+		blk_reject(req, VIRTIO_BLK_S_IOERR, BLK_LOG_SHORT_HDR,
+			   "readable part shorter than the 16-byte header", 0);
+		return;
+	}
+	block_iov_to_buf(e->iov, (int)e->out_num, 0, hdr, sizeof(hdr));
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	req->type = le32toh(type);
+	sector = le64toh(sector);
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		blk_start_rw(req, sector, in_cnt);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		if (blk->conf.read_only) {
+			req->used_len = 1;
+			blk_req_complete(req, VIRTIO_BLK_S_OK);
+			break;
+		}
+		req->used_len = 1;
+		blk_submit(req);
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		blk_get_id(req, in_cnt);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		blk_start_segs(req);
+		break;
+	default:
+		blk_reject(req, VIRTIO_BLK_S_UNSUPP, BLK_LOG_UNSUPP, "unknown request type",
+			   sector);
+		break;
+	}
+}
+
+/* ---- queue service ---- */
+
+static void blk_queue_broken(struct blk_queue *q)
+{
+	struct virtio_blk *blk = q->blk;
+
+	if (blk_log_first(blk, BLK_LOG_BROKEN) && blk->vp)
+		virtio_pci_set_broken(blk->vp, "a virtqueue broke the ring rules");
+}
+
+/* Pop every available chain and submit it; one batch for the I/O engine. */
+static void blk_queue_process(struct blk_queue *q)
+{
+	struct virtio_blk *blk = q->blk;
+	struct aio_ctx *ctx = blk->bd->aio;
+	int ret;
+
+	if (!q->vq || virtq_is_broken(q->vq))
+		return;
+	q->starved = false;
+	aio_ctx_plug(ctx);
+	for (;;) {
+		virtq_disable_notify(q->vq);
+		while (q->free) {
+			struct blk_req *req = q->free;
+
+			ret = virtq_pop(q->vq, &req->elem);
+			if (ret < 0) {
+				blk_queue_broken(q);
+				goto out;
+			}
+			if (ret == 0)
+				break;
+			q->free = req->next;
+			q->inflight++;
+			blk_req_start(req);
+		}
+		if (!q->free) {
+			/* Completions make room; they pop again (notify stays off). */
+			q->starved = true;
+			break;
+		}
+		if (!virtq_enable_notify(q->vq))
+			break;
+	}
+out:
+	aio_ctx_unplug(ctx);
+}
+
+static void blk_notify_pending(struct virtio_blk *blk)
+{
+	unsigned int i;
+
+	for (i = 0; i < blk->nr_queues; i++) {
+		struct blk_queue *q = &blk->queues[i];
+
+		if (q->pushed) {
+			q->pushed = false;
+			if (blk->notify)
+				blk->notify(blk->notify_opaque, i);
+		}
+	}
+}
+
+static void blk_poll_locked(struct virtio_blk *blk)
+{
+	unsigned int i;
+
+	while (block_poll(blk->bd) > 0)
+		;
+	for (i = 0; i < blk->nr_queues; i++)
+		if (blk->running && blk->queues[i].starved && blk->queues[i].free)
+			blk_queue_process(&blk->queues[i]);
+	blk_notify_pending(blk);
+}
+
+static void blk_on_kick(void *opaque, uint32_t events)
+{
+	struct blk_queue *q = opaque;
+	struct virtio_blk *blk = q->blk;
+	uint64_t cnt;
+
+	pthread_mutex_lock(&blk->lock);
+	if (blk->running && q->watched) {
+		if (read(q->kick_fd, &cnt, sizeof(cnt)) < 0) {
+			/* EAGAIN: a spurious wakeup; look at the ring anyway */
+		}
+		blk_queue_process(q);
+		blk_notify_pending(blk);
+	}
+	pthread_mutex_unlock(&blk->lock);
+}
+
+static void blk_on_aio(void *opaque, uint32_t events)
+{
+	struct virtio_blk *blk = opaque;
+
+	pthread_mutex_lock(&blk->lock);
+	if (blk->aio_watched)
+		blk_poll_locked(blk);
+	pthread_mutex_unlock(&blk->lock);
+}
+
+void virtio_blk_kick(struct virtio_blk *blk, unsigned int idx)
+{
+	pthread_mutex_lock(&blk->lock);
+	if (blk->running && idx < blk->nr_queues) {
+		blk_queue_process(&blk->queues[idx]);
+		blk_notify_pending(blk);
+	}
+	pthread_mutex_unlock(&blk->lock);
+}
+
+void virtio_blk_wait(struct virtio_blk *blk)
+{
+	pthread_mutex_lock(&blk->lock);
+	block_drain(blk->bd);
+	blk_poll_locked(blk);
+	pthread_mutex_unlock(&blk->lock);
+}
+
+/* ---- werror=stop ---- */
+
+static void blk_resume_locked(struct virtio_blk *blk)
+{
+	struct blk_req *req = blk->parked, *next;
+
+	blk->parked = NULL;
+	blk->parked_tail = &blk->parked;
+	blk->nr_parked = 0;
+	if (!blk->running)
+		return;
+	for (; req; req = next) {
+		next = req->next;
+		blk_submit(req);
+	}
+	blk_notify_pending(blk);
+}
+
+static void blk_resume_call(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+
+	pthread_mutex_lock(&blk->lock);
+	blk_resume_locked(blk);
+	pthread_mutex_unlock(&blk->lock);
+}
+
+void virtio_blk_resume(struct virtio_blk *blk)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&blk->lock);
+	n = blk->nr_parked;
+	pthread_mutex_unlock(&blk->lock);
+	if (!n)
+		return;
+	log_info("%s: re-submitting %u request(s) held by werror=stop", blk->name, n);
+	/* The I/O thread owns the disk's engine; the main loop is ours already. */
+	if (blk->on_iothread && loop_call(blk->loop, blk_resume_call, blk) == 0)
+		return;
+	blk_resume_call(blk);
+}
+
+unsigned int virtio_blk_parked(struct virtio_blk *blk)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&blk->lock);
+	n = blk->nr_parked;
+	pthread_mutex_unlock(&blk->lock);
+	return n;
+}
+
+/* ---- configuration and lifecycle ---- */
+
+static void blk_put32(uint8_t *cfg, unsigned int off, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(cfg + off, &v, 4);
+}
+
+static void blk_config_build(struct virtio_blk *blk)
+{
+	uint64_t cap = htole64(blk->capacity);
+	uint16_t nq = htole16((uint16_t)blk->nr_queues);
+	uint32_t align = 4096;
+	struct block_info info;
+
+	memset(blk->config, 0, sizeof(blk->config));
+	memcpy(blk->config + VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_BLK_SIZE, BLOCK_SECTOR_SIZE);
+	memcpy(blk->config + VIRTIO_BLK_CFG_NUM_QUEUES, &nq, 2);
+	/* Freeing space works in whole clusters: discard in their granularity. */
+	if (block_get_info(blk->bd, &info) == 0 && info.cluster_size > align &&
+	    info.cluster_size <= (1u << 21))
+		align = info.cluster_size;
+	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS,
+		  VIRTIO_BLK_MAX_DISCARD_SECTORS);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_DISCARD_SEG);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_DISCARD_ALIGN, align / BLOCK_SECTOR_SIZE);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_WZ_SECTORS, VIRTIO_BLK_MAX_DISCARD_SECTORS);
+	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_WZ_SEG, VIRTIO_BLK_MAX_DISCARD_SEG);
+	blk->config[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = blk->conf.discard ? 1 : 0;
+}
+
+struct virtio_blk *virtio_blk_core_new(const struct machine_services *ms,
+				       const struct virtio_blk_conf *conf)
+{
+	struct virtio_blk *blk;
+	size_t slen;
+
+	if (!conf->bd || conf->num_queues < 1 || conf->num_queues > VIRTIO_BLK_MAX_QUEUES) {
+		log_err("%s: bad virtio-blk configuration (%u queues)",
+			conf->name ? conf->name : "virtio-blk", conf->num_queues);
+		return NULL;
+	}
+	slen = conf->serial ? strlen(conf->serial) : 0;
+	if (slen > VIRTIO_BLK_ID_BYTES) {
+		log_err("%s: serial '%s' is longer than %d bytes", conf->name, conf->serial,
+			VIRTIO_BLK_ID_BYTES);
+		return NULL;
+	}
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return NULL;
+	snprintf(blk->name, sizeof(blk->name), "%s", conf->name ? conf->name : "virtio-blk");
+	blk->ms = ms;
+	blk->conf = *conf;
+	blk->conf.name = blk->name;
+	blk->conf.serial = NULL;
+	if (slen)
+		memcpy(blk->serial, conf->serial, slen);
+	blk->bd = conf->bd;
+	blk->nr_queues = conf->num_queues;
+	blk->capacity = conf->bd->size / BLOCK_SECTOR_SIZE;
+	blk->parked_tail = &blk->parked;
+	pthread_mutex_init(&blk->lock, NULL);
+	if (conf->iothread) {
+		blk->loop = machine_iothread(ms, conf->iothread);
+		if (!blk->loop) {
+			log_err("%s: no I/O thread '%s'", blk->name, conf->iothread);
+			pthread_mutex_destroy(&blk->lock);
+			free(blk);
+			return NULL;
+		}
+		blk->on_iothread = true;
+	} else {
+		blk->loop = ms ? ms->loop : NULL;
+	}
+	blk->features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+			(1ull << VIRTIO_BLK_F_FLUSH);
+	if (conf->read_only)
+		blk->features |= 1ull << VIRTIO_BLK_F_RO;
+	else
+		blk->features |= (1ull << VIRTIO_BLK_F_DISCARD) |
+				 (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+	if (conf->num_queues > 1)
+		blk->features |= 1ull << VIRTIO_BLK_F_MQ;
+	blk_config_build(blk);
+	return blk;
+}
+
+uint64_t virtio_blk_features(const struct virtio_blk *blk)
+{
+	return blk->features;
+}
+
+void virtio_blk_config_read(struct virtio_blk *blk, uint32_t off, void *data,
+			    unsigned int size)
+{
+	memset(data, 0, size);
+	if (off < sizeof(blk->config)) {
+		size_t n = sizeof(blk->config) - off;
+
+		memcpy(data, blk->config + off, n < size ? n : size);
+	}
+}
+
+static void blk_queue_free_reqs(struct blk_queue *q)
+{
+	free(q->reqs);
+	q->reqs = NULL;
+	q->free = NULL;
+	q->nr_reqs = 0;
+	q->inflight = 0;
+	q->starved = false;
+	q->pushed = false;
+}
+
+static int blk_queue_alloc_reqs(struct blk_queue *q)
+{
+	unsigned int i, n = q->vq->cfg.size;
+
+	q->reqs = calloc(n, sizeof(*q->reqs));
+	if (!q->reqs)
+		return -ENOMEM;
+	q->nr_reqs = n;
+	for (i = 0; i < n; i++) {
+		q->reqs[i].q = q;
+		q->reqs[i].next = i + 1 < n ? &q->reqs[i + 1] : NULL;
+	}
+	q->free = &q->reqs[0];
+	return 0;
+}
+
+static void blk_unwatch_locked(struct virtio_blk *blk)
+{
+	unsigned int i;
+
+	for (i = 0; i < blk->nr_queues; i++) {
+		struct blk_queue *q = &blk->queues[i];
+
+		if (q->watched)
+			loop_del_fd(blk->loop, q->kick_fd);
+		q->watched = false;
+	}
+	if (blk->aio_watched)
+		loop_del_fd(blk->loop, block_event_fd(blk->bd));
+	blk->aio_watched = false;
+}
+
+int virtio_blk_core_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs,
+			  const int *kick_fds, unsigned int n, virtio_blk_notify_fn notify,
+			  void *opaque)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (n > blk->nr_queues)
+		return -EINVAL;
+	pthread_mutex_lock(&blk->lock);
+	blk->negotiated = features & blk->features;
+	blk->notify = notify;
+	blk->notify_opaque = opaque;
+	blk->logged = 0;
+	for (i = 0; i < blk->nr_queues; i++) {
+		struct blk_queue *q = &blk->queues[i];
+
+		q->blk = blk;
+		q->idx = i;
+		q->vq = i < n ? vqs[i] : NULL;
+		q->kick_fd = i < n && kick_fds ? kick_fds[i] : -1;
+		if (q->vq) {
+			ret = blk_queue_alloc_reqs(q);
+			if (ret)
+				goto fail;
+		}
+	}
+	blk->running = true;
+	if (blk->loop) {
+		ret = loop_add_fd(blk->loop, block_event_fd(blk->bd), EPOLLIN, blk_on_aio, blk);
+		if (ret)
+			goto fail;
+		blk->aio_watched = true;
+		for (i = 0; i < blk->nr_queues; i++) {
+			struct blk_queue *q = &blk->queues[i];
+
+			if (!q->vq || q->kick_fd < 0)
+				continue;
+			ret = loop_add_fd(blk->loop, q->kick_fd, EPOLLIN, blk_on_kick, q);
+			if (ret)
+				goto fail;
+			q->watched = true;
+		}
+	}
+	pthread_mutex_unlock(&blk->lock);
+	return 0;
+fail:
+	log_err("%s: cannot start serving the queues: %s", blk->name, strerror(-ret));
+	blk->running = false;
+	blk_unwatch_locked(blk);
+	for (i = 0; i < blk->nr_queues; i++)
+		blk_queue_free_reqs(&blk->queues[i]);
+	pthread_mutex_unlock(&blk->lock);
+	return ret;
+}
+
+void virtio_blk_core_stop(struct virtio_blk *blk)
+{
+	unsigned int i;
+	int ret;
+
+	pthread_mutex_lock(&blk->lock);
+	blk->running = false;
+	blk_unwatch_locked(blk);
+	/* In-flight requests finish here; with running false nothing is pushed. */
+	ret = block_drain(blk->bd);
+	if (ret)
+		log_err("%s: cannot drain in-flight requests: %s", blk->name, strerror(-ret));
+	blk->parked = NULL;
+	blk->parked_tail = &blk->parked;
+	blk->nr_parked = 0;
+	for (i = 0; i < blk->nr_queues; i++) {
+		blk->queues[i].vq = NULL;
+		blk_queue_free_reqs(&blk->queues[i]);
+	}
+	pthread_mutex_unlock(&blk->lock);
+}
+
+/* ---- virtio-pci glue ---- */
+
+static void blk_pci_config_read(void *dev, uint32_t off, void *data, unsigned int size)
+{
+	virtio_blk_config_read(dev, off, data, size);
+}
+
+static void blk_pci_config_write(void *dev, uint32_t off, const void *data, unsigned int size)
+{
+	/* Nothing is writable without CONFIG_WCE, which keel does not offer. */
+}
+
+static void blk_pci_notify(void *opaque, unsigned int idx)
+{
+	virtio_pci_notify(opaque, idx);
+}
+
+static int blk_pci_start(void *dev, uint64_t features)
+{
+	struct virtio_blk *blk = dev;
+	struct virtq *vqs[VIRTIO_BLK_MAX_QUEUES];
+	int fds[VIRTIO_BLK_MAX_QUEUES];
+	unsigned int i;
+
+	for (i = 0; i < blk->nr_queues; i++) {
+		vqs[i] = virtio_pci_queue(blk->vp, i);
+		fds[i] = virtio_pci_kick_fd(blk->vp, i);
+	}
+	return virtio_blk_core_start(blk, features, vqs, fds, blk->nr_queues, blk_pci_notify,
+				     blk->vp);
+}
+
+static void blk_pci_stop(void *dev)
+{
+	virtio_blk_core_stop(dev);
+}
+
+static const struct virtio_device_ops blk_pci_ops = {
+	.config_read = blk_pci_config_read,
+	.config_write = blk_pci_config_write,
+	.start = blk_pci_start,
+	.stop = blk_pci_stop,
+};
+
+struct virtio_blk *virtio_blk_new(const struct machine_services *ms,
+				  const struct virtio_blk_conf *conf)
+{
+	struct virtio_blk *blk = virtio_blk_core_new(ms, conf);
+	struct virtio_pci_info info;
+
+	if (!blk)
+		return NULL;
+	info = (struct virtio_pci_info){
+		.name = blk->name,
+		.type = VIRTIO_ID_BLOCK,
+		.class_code = 0x010000,	/* mass storage, as other VMMs report it */
+		.features = blk->features,
+		.nr_queues = blk->nr_queues,
+		.queue_size = VIRTIO_BLK_QUEUE_SIZE,
+		.config_size = VIRTIO_BLK_CFG_SIZE,
+		.ops = &blk_pci_ops,
+		.dev = blk,
+	};
+	blk->vp = virtio_pci_new(ms, &info);
+	if (!blk->vp) {
+		pthread_mutex_destroy(&blk->lock);
+		free(blk);
+		return NULL;
+	}
+	return blk;
+}
+
+struct pci_device *virtio_blk_pci_device(struct virtio_blk *blk)
+{
+	return virtio_pci_device(blk->vp);
+}
+
+struct blk_barrier {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void blk_barrier_fn(void *opaque)
+{
+	struct blk_barrier *b = opaque;
+
+	pthread_mutex_lock(&b->lock);
+	b->done = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void virtio_blk_free(struct virtio_blk *blk)
+{
+	if (!blk)
+		return;
+	if (blk->vp)
+		virtio_pci_free(blk->vp);
+	virtio_blk_core_stop(blk);
+	/*
+	 * A handler of the I/O thread may have been dispatched just before its fd
+	 * went away: once a call queued now has run, none can still be running.
+	 */
+	if (blk->on_iothread) {
+		struct blk_barrier b = { .done = false };
+
+		pthread_mutex_init(&b.lock, NULL);
+		pthread_cond_init(&b.cond, NULL);
+		if (loop_call(blk->loop, blk_barrier_fn, &b) == 0) {
+			pthread_mutex_lock(&b.lock);
+			while (!b.done)
+				pthread_cond_wait(&b.cond, &b.lock);
+			pthread_mutex_unlock(&b.lock);
+		}
+		pthread_cond_destroy(&b.cond);
+		pthread_mutex_destroy(&b.lock);
+	}
+	pthread_mutex_destroy(&blk->lock);
+	free(blk);
+}

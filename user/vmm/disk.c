@@ -1,0 +1,381 @@
+/*
+ * Guest disks on the command line (Documentation/keel-run.md "Guest disks"):
+ * the --disk / --iothread option strings, checked before anything starts, and
+ * opening each image once per keel run with the engine and cache it asked for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/aio/aio.h"
+#include "lib/log.h"
+#include "vmm/cli.h"
+#include "vmm/disk.h"
+
+static int disk_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int disk_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Next "key=value" item of *p: key and value copied (",," unescaped in the
+ * value). Returns 1 with an item, 0 at the end, -EINVAL when malformed.
+ */
+static int disk_next_item(const char **p, char *key, size_t keylen, char *val, size_t vallen)
+{
+	const char *s = *p;
+	size_t k = 0, v = 0;
+
+	if (!*s)
+		return 0;
+	while (*s && *s != '=' && *s != ',') {
+		if (k + 1 >= keylen)
+			return -EINVAL;
+		key[k++] = *s++;
+	}
+	key[k] = '\0';
+	if (*s != '=')
+		return -EINVAL;
+	s++;
+	for (;;) {
+		if (*s == ',' && s[1] == ',') {
+			s += 2;
+			if (v + 1 >= vallen)
+				return -E2BIG;
+			val[v++] = ',';
+			continue;
+		}
+		if (!*s || *s == ',')
+			break;
+		if (v + 1 >= vallen)
+			return -E2BIG;
+		val[v++] = *s++;
+	}
+	val[v] = '\0';
+	if (*s == ',') {
+		s++;
+		if (!*s)
+			return -EINVAL;	/* a trailing comma */
+	}
+	*p = s;
+	return 1;
+}
+
+static bool disk_valid_id(const char *id)
+{
+	const char *c;
+
+	if (!*id || strlen(id) >= IOTHREAD_ID_MAX)
+		return false;
+	for (c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+			return false;
+	return true;
+}
+
+static int disk_onoff(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+enum disk_key {
+	DK_PATH, DK_FORMAT, DK_READONLY, DK_IOTHREAD, DK_AIO, DK_CACHE, DK_DISCARD,
+	DK_SERIAL, DK_NUM_QUEUES, DK_WERROR, DK__COUNT
+};
+
+static const char *const disk_keys[DK__COUNT] = {
+	"path", "format", "readonly", "iothread", "aio", "cache", "discard", "serial",
+	"num-queues", "werror",
+};
+
+static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const char *str,
+		    char *err, size_t errlen)
+{
+	static const char *const formats[] = { "raw", "qcow2", "vhdx", "vpc" };
+	unsigned int i, n;
+
+	switch (k) {
+	case DK_PATH:
+		if (!*v)
+			return disk_err(err, errlen, "--disk '%s': path is empty", str);
+		snprintf(c->path, sizeof(c->path), "%s", v);
+		return 0;
+	case DK_FORMAT:
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+			if (!strcmp(v, formats[i])) {
+				c->format = formats[i];
+				return 0;
+			}
+		return disk_err(err, errlen,
+				"--disk '%s': format '%s' is not raw, qcow2, vhdx or vpc", str, v);
+	case DK_READONLY:
+		if (disk_onoff(v, &c->read_only))
+			return disk_err(err, errlen, "--disk '%s': readonly is on or off", str);
+		return 0;
+	case DK_IOTHREAD:
+		if (!disk_valid_id(v))
+			return disk_err(err, errlen, "--disk '%s': iothread '%s' is not a valid id "
+					"(letters, digits, '-', '_', '.'; at most %d)", str, v,
+					IOTHREAD_ID_MAX - 1);
+		snprintf(c->iothread, sizeof(c->iothread), "%s", v);
+		return 0;
+	case DK_AIO:
+		if (aio_engine_parse(v, &c->aio) < 0)
+			return disk_err(err, errlen,
+					"--disk '%s': aio '%s' is not io_uring, native or threads",
+					str, v);
+		return 0;
+	case DK_CACHE:
+		if (!strcmp(v, "none"))
+			c->cache = BLOCK_CACHE_NONE;
+		else if (!strcmp(v, "writeback"))
+			c->cache = BLOCK_CACHE_WRITEBACK;
+		else if (!strcmp(v, "unsafe"))
+			c->cache = BLOCK_CACHE_UNSAFE;
+		else
+			return disk_err(err, errlen,
+					"--disk '%s': cache '%s' is not none, writeback or unsafe",
+					str, v);
+		return 0;
+	case DK_DISCARD:
+		if (!strcmp(v, "unmap") || !strcmp(v, "on"))
+			c->discard = true;
+		else if (!strcmp(v, "ignore") || !strcmp(v, "off"))
+			c->discard = false;
+		else
+			return disk_err(err, errlen, "--disk '%s': discard '%s' is not unmap or "
+					"ignore", str, v);
+		return 0;
+	case DK_SERIAL:
+		if (strlen(v) > VIRTIO_BLK_ID_BYTES)
+			return disk_err(err, errlen, "--disk '%s': serial is longer than %d bytes",
+					str, VIRTIO_BLK_ID_BYTES);
+		for (i = 0; v[i]; i++)
+			if (v[i] < 0x20 || v[i] > 0x7e)
+				return disk_err(err, errlen, "--disk '%s': serial must be printable "
+						"ASCII", str);
+		snprintf(c->serial, sizeof(c->serial), "%s", v);
+		return 0;
+	case DK_NUM_QUEUES:
+		if (cli_parse_uint(v, &n) || n < 1 || n > VIRTIO_BLK_MAX_QUEUES)
+			return disk_err(err, errlen, "--disk '%s': num-queues '%s' is not a number "
+					"in 1..%d", str, v, VIRTIO_BLK_MAX_QUEUES);
+		c->num_queues = n;
+		return 0;
+	case DK_WERROR:
+		if (!strcmp(v, "report"))
+			c->werror = VIRTIO_BLK_WERROR_REPORT;
+		else if (!strcmp(v, "stop"))
+			c->werror = VIRTIO_BLK_WERROR_STOP;
+		else
+			return disk_err(err, errlen, "--disk '%s': werror '%s' is not report or "
+					"stop", str, v);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
+{
+	char key[32], *val;
+	const char *p = str;
+	bool seen[DK__COUNT] = { false };
+	unsigned int k;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->aio = BLOCK_AIO_URING;
+	out->cache = BLOCK_CACHE_WRITEBACK;
+	out->num_queues = 1;
+	out->werror = VIRTIO_BLK_WERROR_REPORT;
+	if (!str || !*str)
+		return disk_err(err, errlen, "--disk needs path=FILE");
+	val = malloc(DISK_PATH_MAX);
+	if (!val)
+		return disk_err(err, errlen, "out of memory");
+	while ((ret = disk_next_item(&p, key, sizeof(key), val, DISK_PATH_MAX)) > 0) {
+		for (k = 0; k < DK__COUNT; k++)
+			if (!strcmp(key, disk_keys[k]))
+				break;
+		if (k == DK__COUNT) {
+			ret = disk_err(err, errlen, "--disk '%s': unknown key '%s' (path, format, "
+				       "readonly, iothread, aio, cache, discard, serial, num-queues, "
+				       "werror)", str, key);
+			goto out;
+		}
+		if (seen[k]) {
+			ret = disk_err(err, errlen, "--disk '%s': %s given twice", str, key);
+			goto out;
+		}
+		seen[k] = true;
+		ret = disk_set(out, k, val, str, err, errlen);
+		if (ret)
+			goto out;
+	}
+	if (ret == -E2BIG) {
+		ret = disk_err(err, errlen, "--disk: a value is longer than %d bytes",
+			       DISK_PATH_MAX - 1);
+		goto out;
+	}
+	if (ret < 0) {
+		ret = disk_err(err, errlen, "--disk '%s' is not key=value[,key=value...]", str);
+		goto out;
+	}
+	if (!seen[DK_PATH]) {
+		ret = disk_err(err, errlen, "--disk '%s' needs path=FILE", str);
+		goto out;
+	}
+	if (out->format && (!strcmp(out->format, "vhdx") || !strcmp(out->format, "vpc")) &&
+	    !out->read_only) {
+		ret = disk_err(err, errlen, "--disk '%s': %s images are read-only in keel; add "
+			       "readonly=on", str, out->format);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(val);
+	return ret;
+}
+
+int disk_parse_iothread(const char *str, char *id, char *err, size_t errlen)
+{
+	if (!str || strncmp(str, "id=", 3) || strchr(str + 3, ','))
+		return disk_err(err, errlen, "--iothread '%s' is not id=ID", str ? str : "");
+	if (!disk_valid_id(str + 3))
+		return disk_err(err, errlen, "--iothread '%s': '%s' is not a valid id (letters, "
+				"digits, '-', '_', '.'; at most %d)", str, str + 3,
+				IOTHREAD_ID_MAX - 1);
+	snprintf(id, IOTHREAD_ID_MAX, "%s", str + 3);
+	return 0;
+}
+
+int disk_check_config(const char *const *disks, unsigned int nr_disks,
+		      const char *const *iothreads, unsigned int nr_iothreads,
+		      char *err, size_t errlen)
+{
+	char (*ids)[IOTHREAD_ID_MAX] = NULL;
+	struct disk_conf *c = NULL;
+	unsigned int i, j;
+	int ret = 0;
+
+	if (!nr_disks && !nr_iothreads)
+		return 0;
+	ids = calloc(nr_iothreads ? nr_iothreads : 1, sizeof(*ids));
+	c = malloc(sizeof(*c));
+	if (!ids || !c) {
+		ret = disk_err(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nr_iothreads; i++) {
+		ret = disk_parse_iothread(iothreads[i], ids[i], err, errlen);
+		if (ret)
+			goto out;
+		for (j = 0; j < i; j++)
+			if (!strcmp(ids[i], ids[j])) {
+				ret = disk_err(err, errlen, "--iothread id=%s given twice", ids[i]);
+				goto out;
+			}
+	}
+	for (i = 0; i < nr_disks; i++) {
+		ret = disk_parse(disks[i], c, err, errlen);
+		if (ret)
+			goto out;
+		if (!c->iothread[0])
+			continue;
+		for (j = 0; j < nr_iothreads; j++)
+			if (!strcmp(c->iothread, ids[j]))
+				break;
+		if (j == nr_iothreads) {
+			ret = disk_err(err, errlen, "--disk '%s': there is no --iothread id=%s",
+				       disks[i], c->iothread);
+			goto out;
+		}
+	}
+out:
+	free(ids);
+	free(c);
+	return ret;
+}
+
+int disk_open(const struct disk_conf *conf, struct block_dev **out)
+{
+	struct block_open_opts o = {
+		.format = conf->format,
+		.read_only = conf->read_only,
+		.cache = conf->cache,
+		.aio = conf->aio,
+	};
+	const struct block_driver *drv;
+	uint8_t buf[BLOCK_PROBE_SIZE];
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(conf->path, (conf->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		log_err("--disk path=%s: cannot open it%s: %s", conf->path,
+			conf->read_only ? "" : " for writing", strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		log_err("--disk path=%s: not a regular file or block device", conf->path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (!o.format) {
+		memset(buf, 0, sizeof(buf));
+		n = pread(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			ret = -errno;
+			log_err("--disk path=%s: cannot read it: %s", conf->path, strerror(-ret));
+			close(fd);
+			return ret;
+		}
+		drv = block_probe(buf, (size_t)n, conf->path);
+		if (!drv) {
+			log_err("--disk path=%s: unknown image format", conf->path);
+			close(fd);
+			return -EINVAL;
+		}
+		if (drv->read_only && !conf->read_only) {
+			log_err("--disk path=%s: %s images are read-only in keel; add readonly=on",
+				conf->path, drv->name);
+			close(fd);
+			return -EROFS;
+		}
+		o.format = drv->name;
+		if (drv->is_raw && !conf->read_only)
+			log_warn("--disk path=%s: format probed as raw; give format=raw so a "
+				 "guest cannot change what keel sees next time", conf->path);
+	}
+	close(fd);
+	ret = block_open(out, conf->path, &o);
+	if (ret < 0)
+		log_err("--disk path=%s: cannot open the %s image: %s", conf->path, o.format,
+			strerror(-ret));
+	return ret;
+}
