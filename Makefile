@@ -20,7 +20,7 @@ CFLAGS  += -std=gnu11 $(WARN) $(HARDEN) -MMD -MP
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 SANFLAGS = -O1 -g -std=gnu11 $(WARN) -fno-omit-frame-pointer \
 	   -fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
-LDLIBS   = -lpthread -lz -lzstd -luring -laio -lrt -ljansson
+LDLIBS   = -lpthread -lz -lzstd -luring -laio -lrt -ljansson -lseccomp
 
 LAYERS   = lib block net migrate devices vmm
 # A main() lives in user/vmm/main.c and in user/tools/<name>/; the rest
