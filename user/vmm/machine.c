@@ -21,6 +21,7 @@
 #include "devices/legacy/serial.h"
 #include "devices/machine.h"
 #include "devices/pci/host.h"
+#include "devices/virtio/rng.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -82,6 +83,7 @@ struct pc {
 	struct acpi_pm *pm;
 	struct pvpanic *pvpanic;
 	struct pci_host *pci;
+	struct virtio_rng *rng;		/* --rng */
 	bool irq_err_logged;
 };
 
@@ -235,6 +237,44 @@ static void pc_pvpanic_event(void *opaque, unsigned int events)
 		log_err("pvpanic: cannot hand the guest panic to the main loop");
 }
 
+/* ---- virtio devices on PCI bus 0 ---- */
+
+#define PC_VIRTIO_RNG_SLOT	6
+
+/* The preferred slot if free, else the first free one (function 0). */
+static int pc_virtio_register(struct pc *pc, struct pci_device *dev, unsigned int slot)
+{
+	unsigned int s;
+
+	if (!pci_bus_find(&pc->pci->bus, PCI_DEVFN(slot, 0)))
+		return pci_host_register(pc->pci, dev, PCI_DEVFN(slot, 0));
+	for (s = 1; s < PCI_SLOTS; s++)
+		if (!pci_bus_find(&pc->pci->bus, PCI_DEVFN(s, 0)))
+			return pci_host_register(pc->pci, dev, PCI_DEVFN(s, 0));
+	return -ENOSPC;
+}
+
+static int pc_virtio_init(struct pc *pc)
+{
+	int ret;
+
+	if (!pc->cfg->rng)
+		return 0;
+	pc->rng = virtio_rng_new(&pc->ms, "virtio-rng0", &pc->cfg->rng_cfg);
+	if (!pc->rng)
+		return -EINVAL;
+	ret = pc_virtio_register(pc, virtio_rng_pci(pc->rng), PC_VIRTIO_RNG_SLOT);
+	if (ret)
+		log_err("virtio-rng0: cannot put it on PCI bus 0: %s", strerror(-ret));
+	return ret;
+}
+
+static void pc_virtio_free(struct pc *pc)
+{
+	virtio_rng_free(pc->rng);
+	pc->rng = NULL;
+}
+
 static int pc_devices_init(struct pc *pc)
 {
 	int ret;
@@ -256,7 +296,7 @@ static int pc_devices_init(struct pc *pc)
 		return -ENOMEM;
 	}
 	pc_cmos_init(pc);
-	return 0;
+	return pc_virtio_init(pc);
 }
 
 static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
@@ -329,6 +369,7 @@ static void pc_teardown(struct pc *pc)
 	pc->kbc = NULL;
 	pc->rtc = NULL;
 	pc->pm = NULL;
+	pc_virtio_free(pc);
 	pci_host_free(pc->pci);
 	pc->pci = NULL;
 	kvm_vm_destroy(pc->kvm);

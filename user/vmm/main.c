@@ -114,6 +114,8 @@ static int main_run(const struct cli_config *cfg)
 		return MACHINE_EXIT_USAGE;
 	if (cfg->initrd && main_check_initrd(cfg->initrd))
 		return MACHINE_EXIT_USAGE;
+	if (cfg->rng && virtio_rng_check_source(&cfg->rng_cfg))
+		return MACHINE_EXIT_USAGE;
 	if (cli_check_limits(cfg, &lim, err, sizeof(err))) {
 		log_err("%s", err);
 		return MACHINE_EXIT_USAGE;

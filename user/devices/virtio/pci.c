@@ -145,7 +145,7 @@ static bool vp_first(struct virtio_pci *vp, enum vp_mistake m)
 #define vp_mistake(vp, m, fmt, ...)						\
 	do {									\
 		if (vp_first(vp, m))						\
-			log_warn("%s: " fmt " (ignored; said once)", (vp)->name,	\
+			log_warn("%s: " fmt " (said once)", (vp)->name,		\
 				 ##__VA_ARGS__);				\
 	} while (0)
 
@@ -243,7 +243,8 @@ static void vp_ioeventfds(struct virtio_pci *vp, bool assign)
 	for (i = 0; i < vp->info.nr_queues; i++) {
 		if (!assign && !vp->ioeventfd_ok)
 			break;
-		ret = machine_ioeventfd(vp->ms, vp->q[i].kick_fd, vp_notify_addr(vp, i), 2,
+		ret = !vp->ms->ioeventfd ? -ENOSYS :
+		      machine_ioeventfd(vp->ms, vp->q[i].kick_fd, vp_notify_addr(vp, i), 2,
 					false, assign);
 		if (ret && assign) {
 			/* Kicks still arrive, through a vCPU exit and vp_notify_write(). */
