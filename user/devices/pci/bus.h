@@ -11,7 +11,19 @@
 #define PCI_FUNCS		8
 #define PCI_DEVFN(slot, fn)	((unsigned int)(((slot) << 3) | (fn)))
 
+/*
+ * INTx routing (design/pci.md "INTx"): slot s, pin p (1 = INTA .. 4 = INTD)
+ * reaches IOAPIC GSI 16 + ((s + p - 1) & 3), as the DSDT's _PRT says.
+ */
+#define PCI_INTX_GSI_BASE	16
+#define PCI_INTX_NR_GSI		4
+#define PCI_INTX_GSI(slot, pin)	(PCI_INTX_GSI_BASE + (((slot) + (pin) - 1) & 3))
+
+#include <pthread.h>
+
 #include "devices/machine.h"
+
+struct pci_bus;
 
 struct pci_device {
 	const char *name;		/* for log lines: "pci-host", "virtio-blk0" */
@@ -42,6 +54,8 @@ struct pci_device {
 	const struct machine_services *ms;
 	unsigned int devfn;
 	unsigned int gsi;		/* INTx line (ACPI _PRT), 0: no interrupt pin */
+	struct pci_bus *bus;		/* filled in by pci_bus_register() */
+	bool intx_asserted;		/* counted in bus->intx_count (intx_lock) */
 };
 
 /*
@@ -53,10 +67,17 @@ void pci_device_intx(struct pci_device *dev, int level);
 
 struct pci_bus {
 	struct pci_device *devs[PCI_SLOTS * PCI_FUNCS];
+	/* Functions sharing a GSI: the line is high while any of them asserts. */
+	pthread_mutex_t intx_lock;
+	unsigned int intx_count[PCI_INTX_NR_GSI];
 };
 
 void pci_bus_init(struct pci_bus *bus);
-/* Put dev at devfn; -EEXIST if taken, -EINVAL if devfn is out of range. */
+/*
+ * Put dev at devfn; -EEXIST if taken, -EINVAL if devfn is out of range. Fills
+ * dev->devfn, dev->bus and, when config byte 0x3d names a pin, dev->gsi and
+ * the interrupt line byte (as firmware would).
+ */
 int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn);
 struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned int devfn);
 
@@ -65,5 +86,8 @@ uint32_t pci_bus_cfg_read(const struct pci_bus *bus, unsigned int devfn, unsigne
 			  unsigned int size);
 void pci_bus_cfg_write(struct pci_bus *bus, unsigned int devfn, unsigned int off,
 		       unsigned int size, uint32_t val);
+
+/* Re-evaluate dev's INTx output after COMMAND.INTX_DISABLE may have changed. */
+void pci_device_intx_refresh(struct pci_device *dev);
 
 #endif

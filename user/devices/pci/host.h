@@ -1,7 +1,9 @@
 /*
  * keel's PCI host bridge (device 00.0, class 0x0600) and its two config access
  * mechanisms: 0xCF8/0xCFC (PCI Local Bus 3.0 ch. 3.2.2.3.2) and ECAM (PCIe 4.0
- * ch. 7.2.2, described to the guest by the ACPI MCFG table), bus 0 only.
+ * ch. 7.2.2, described to the guest by the ACPI MCFG table), bus 0 only; BAR
+ * placement as firmware does it (PCI Firmware 3.0 ch. 3.5) and dispatch of the
+ * BAR windows' accesses to the function whose BAR decodes them (ch. 6.2.5).
  */
 #ifndef KEEL_DEVICES_PCI_HOST_H
 #define KEEL_DEVICES_PCI_HOST_H
@@ -23,6 +25,27 @@
 #define PCI_HOST_DEVICE		0x1237
 #define PCI_HOST_CLASS		0x060000
 
+/* An address window the host bridge forwards to its bus; size 0: none. */
+struct pci_window {
+	uint64_t base, size;
+};
+
+struct pci_host_windows {
+	struct pci_window mem32;	/* 32-bit memory BARs (and 64-bit ones without mem64) */
+	struct pci_window mem64;	/* 64-bit memory BARs, above the top of RAM */
+	struct pci_window io;		/* I/O BARs */
+};
+
+/* One BAR that decodes now (as programmed, COMMAND bit on, inside a window). */
+struct pci_decode {
+	uint64_t base, size;
+	struct pci_device *dev;
+	unsigned int idx;
+	bool io;
+};
+
+struct pci_host_win;
+
 struct pci_host {
 	const struct machine_services *ms;
 	struct pci_bus bus;
@@ -34,6 +57,15 @@ struct pci_host {
 	const struct io_ops *cf9_ops;
 	void *cf9_dev;
 	bool bad_access_logged;
+
+	struct pci_host_windows win;
+	struct pci_host_win *claims;	/* the three windows' dispatch handles */
+	/* Where each function's BARs decode (0: not decoding); under lock. */
+	uint64_t mapped[PCI_SLOTS * PCI_FUNCS][PCI_NR_BARS];
+	/* The dispatch table, rebuilt under lock + decode_lock when a BAR moves. */
+	pthread_rwlock_t decode_lock;
+	struct pci_decode *decodes;
+	unsigned int nr_decodes;
 };
 
 /* Claims 0xCF8-0xCFF and [ecam_base, +PCI_ECAM_BUS_SIZE); NULL on failure. */
@@ -43,7 +75,25 @@ void pci_host_free(struct pci_host *h);
 /* Hand single-byte accesses at 0xCF9 to another device. */
 void pci_host_set_cf9(struct pci_host *h, const struct io_ops *ops, void *dev);
 
-/* Register a device model on bus 0 (before the guest runs). */
+/*
+ * Register a device model on bus 0 (before the guest runs); fills dev->ms,
+ * dev->devfn, dev->gsi.
+ */
 int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int devfn);
+
+/*
+ * Claim the BAR windows on the machine's MMIO and PIO buses: accesses there go
+ * to the function whose BAR (as the guest programmed it, decoding on) holds
+ * them; the rest read all-ones. 0 or -errno.
+ */
+int pci_host_set_windows(struct pci_host *h, const struct pci_host_windows *w);
+
+/*
+ * Firmware's job, after every device registered: give each BAR an address,
+ * largest first and naturally aligned (memory BARs in mem32, 64-bit ones in
+ * mem64 when there is one, I/O BARs in io), and turn COMMAND.MEMORY / .IO on.
+ * -ENOSPC (logged with the device and BAR) when a window is full.
+ */
+int pci_host_place_bars(struct pci_host *h);
 
 #endif
