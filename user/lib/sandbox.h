@@ -32,4 +32,11 @@ int sandbox_enter(enum sandbox_role role);
 
 const char *sandbox_role_name(enum sandbox_role role);
 
+/*
+ * Test-only hook: when keel was started with KEEL_SANDBOX_SELFTEST=<role> in its
+ * environment, a thread of that role calls this right after sandbox_enter()
+ * and makes a system call no list allows, so the kill path can be shown working.
+ */
+void sandbox_selftest(enum sandbox_role role);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/sandbox.h"
 #include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
 
@@ -438,6 +439,11 @@ static void *vcpu_thread(void *opaque)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	__atomic_store_n(&vcpu->tid, (int)gettid(), __ATOMIC_RELEASE);
+	if (sandbox_enter(SANDBOX_VCPU)) {
+		vcpu_event(vcpu, VCPU_EVENT_FAIL);
+		__atomic_store_n(&vcpu->stop, true, __ATOMIC_RELEASE);
+	}
+	sandbox_selftest(SANDBOX_VCPU);
 	while (!__atomic_load_n(&vcpu->stop, __ATOMIC_ACQUIRE)) {
 		if (__atomic_load_n(&vcpu->pause_req, __ATOMIC_ACQUIRE)) {
 			vcpu_park(vcpu);
