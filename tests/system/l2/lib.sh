@@ -37,30 +37,79 @@ l3_kernel()
 	esac
 }
 
-# vmm_cmd KIND CPUS TEST [keel options]: print the VMM command line.
+# qemu_disk OPTS N: keel's --disk key=value list as QEMU -drive/-device options.
+qemu_disk()
+{
+	drv="if=none,id=disk$2" dev="virtio-blk-pci,drive=disk$2" aio= cache=
+	for kv in $(echo "$1" | tr ',' ' '); do
+		case $kv in
+		path=*) drv="$drv,file=${kv#path=}" ;;
+		format=* | readonly=* | discard=* | werror=*) drv="$drv,$kv" ;;
+		aio=*) aio=${kv#aio=} drv="$drv,$kv" ;;
+		cache=*) cache=${kv#cache=} drv="$drv,$kv" ;;
+		iothread=* | serial=* | num-queues=*) dev="$dev,$kv" ;;
+		*) fail "vmm_cmd: no QEMU mapping for --disk $kv" ;;
+		esac
+	done
+	# QEMU refuses aio=native without O_DIRECT
+	[ "$aio" = native ] && [ -z "$cache" ] && drv="$drv,cache=none"
+	echo "-drive $drv -device $dev"
+}
+
+# qemu_rng OPTS N: keel's --rng key=value list as QEMU options.
+qemu_rng()
+{
+	obj= dev=virtio-rng-pci
+	for kv in $(echo "$1" | tr ',' ' '); do
+		case $kv in
+		source=getrandom) ;;
+		source=*) obj="-object rng-random,id=rng$2,filename=${kv#source=}"
+			  dev="$dev,rng=rng$2" ;;
+		max-bytes=* | period=*) dev="$dev,$kv" ;;
+		*) fail "vmm_cmd: no QEMU mapping for --rng $kv" ;;
+		esac
+	done
+	echo "$obj -device $dev"
+}
+
+# vmm_cmd KIND CPUS TEST [keel options]: print the VMM command line. With QEMU as
+# the VMM, keel's device options are mapped to QEMU's (--disk, --iothread, --rng,
+# --device, --no-reboot); a PCI device needs -M pc (microvm has no PCI bus).
 vmm_cmd()
 {
 	kind=$1 cpus=$2 test=$3
 	shift 3
 	k=$(l3_kernel "$kind")
-	c="$L3_BASE_CMDLINE keel.test=$test"
+	c="$L3_BASE_CMDLINE keel.test=$test${L3_CMDLINE_EXTRA:+ $L3_CMDLINE_EXTRA}"
 	if [ "$KEEL_VMM" = qemu ]; then
+		nr= dev= pci= n=0
+		while [ $# -gt 0 ]; do
+			n=$((n + 1))
+			case $1 in
+			--no-reboot) nr=-no-reboot ;;
+			--disk) dev="$dev $(qemu_disk "$2" $n)" pci=1; shift ;;
+			--iothread) dev="$dev -object iothread,${2}"; shift ;;
+			--rng)
+				a=
+				case ${2:-} in --* | "") ;; *) a=$2; shift ;; esac
+				dev="$dev $(qemu_rng "$a" $n)" pci=1 ;;
+			--device) dev="$dev -device $2" pci=1; shift ;;
+			esac
+			shift
+		done
 		# microvm has no reset path that QEMU 7.2 turns into a reboot
-		case $kind,$test in
-		*,reboot) m=pc ;;
+		case $kind,$test,$pci in
+		*,reboot,*) m=pc ;;
+		*,*,1) m=pc ;;
 		pvh,*) m=microvm,rtc=on ;;
 		*) m=pc ;;
 		esac
-		nr=
-		for o in "$@"; do
-			[ "$o" = --no-reboot ] && nr=-no-reboot
-		done
-		echo "qemu-system-x86_64 -M $m -accel kvm -cpu host -m 256 -smp $cpus" \
-		     "-nodefaults -display none -monitor none -serial stdio $nr" \
+		echo "qemu-system-x86_64 -M $m -accel kvm -cpu host -m ${L3_MEMORY:-256} -smp $cpus" \
+		     "-nodefaults -display none -monitor none -serial stdio $nr$dev" \
 		     "-kernel $k -initrd $L3_INITRD -append '$c'"
 	else
 		echo "keel run --kernel $k --initrd $L3_INITRD --cmdline '$c'" \
-		     "--cpus $cpus --memory 256M --serial stdio $*"
+		     "--cpus $cpus --memory ${L3_MEMORY:-256}M --serial stdio $*"
 	fi
 }
 
@@ -135,4 +184,62 @@ boot_cpus()
 	     "$(echo "$WATCH" | sed -n 's/.*first_ms=\([0-9-]*\).*/\1/p') ms" \
 	     "(L3 uptime at /init: $(fact init-uptime) s)"
 	grep 'L3: boot-gap:' "$W/vmm.txt" | sort -t' ' -k3 -r | head -n 3 | sed 's/^.*L3: /## /' 
+}
+
+# Disk scenarios (F1, F16): the pattern L3 writes or checks (keel-pattern, shared by
+# L2 and L3) and the host-side view of the image file.
+
+# disk_raw_check FILE SEED MIB: FILE's first MIB MiB hold keel-pattern SEED; on a
+# mismatch the first bad MiB is named.
+disk_raw_check()
+{
+	w=$(keel-pattern "$2" 0 $(($3 * 256)) | md5sum | cut -d' ' -f1)
+	g=$(dd if="$1" bs=1M count="$3" 2>/dev/null | md5sum | cut -d' ' -f1)
+	[ "$w" = "$g" ] && return 0
+	i=0
+	while [ $i -lt "$3" ]; do
+		[ "$(keel-pattern "$2" $((i * 256)) 256 | md5sum)" = \
+		  "$(dd if="$1" bs=1M skip=$i count=1 2>/dev/null | md5sum)" ] || break
+		i=$((i + 1))
+	done
+	note "$1: MiB $i differs from the pattern (seed $2): starts with" \
+	     "'$(dd if="$1" bs=1M skip=$i count=1 2>/dev/null | head -c 60 | tr -c '[:print:]' .)'"
+	return 1
+}
+
+# disk_zero_after FILE MIB: everything in FILE after MIB MiB reads as zeroes.
+disk_zero_after()
+{
+	n=$(dd if="$1" bs=1M skip="$2" 2>/dev/null | tr -d '\000' | wc -c)
+	[ "$n" = 0 ] || { note "$1: $n non-zero bytes after ${2} MiB"; return 1; }
+}
+
+# disk_raw_ref FILE SEED MIB SIZE_MIB: a raw file of SIZE_MIB with the pattern first.
+disk_raw_ref()
+{
+	rm -f "$1"
+	keel-pattern "$2" 0 $(($3 * 256)) | dd of="$1" bs=64k 2>/dev/null
+	truncate -s "${4}M" "$1"
+}
+
+# disk_l3_expect REGEX WHAT: L3 printed a line matching REGEX, else fail with the
+# disk lines L3 printed.
+disk_l3_expect()
+{
+	grep -qE "L3: $1" "$W/vmm.txt" && return 0
+	grep -E 'L3: (pattern|fio|discard|ro-|disk|no /dev|insmod|virtio-pci-log|pci-dev)' \
+		"$W/vmm.txt" | tail -n 30 | sed 's/^/# /'
+	fail "$2"
+}
+
+# disk_boot TEST SEED MIB [keel options]: boot L3 with a disk test and wait.
+disk_boot()
+{
+	t=$1 L3_CMDLINE_EXTRA="keel.seed=$2 keel.mib=$3"
+	shift 3
+	vmm_boot pvh "${DISK_CPUS:-1}" "$t" "$@"
+	L3_CMDLINE_EXTRA=
+	expect_exit0 poweroff
+	disk_l3_expect 'disk-test-done' "L3 did not finish its $t test"
+	grep 'L3: disk:' "$W/vmm.txt" | head -n 4 | sed 's/^.*L3: /## /'
 }

@@ -108,27 +108,108 @@ img_busybox_root()
 	mknod "$root/dev/null" c 1 3
 }
 
-# L3 initramfs: busybox + tests/system/l3/init. Sets L3_INITRD.
+# Debian's modules L3 loads at once (with their dependencies): the PCI virtio
+# transport and devices, and the pvpanic drivers (ISA/ACPI QEMU0001 and PCI).
+L3_MODULES="virtio_pci virtio_blk virtio-rng pvpanic-mmio pvpanic-pci"
+
+# img_copy_mods MODDIR DEST NAME...: NAMEs and their dependencies as DEST/<m>.ko,
+# in load order in DEST/order.
+img_copy_mods()
+{
+	local dir=$1 dest=$2 m f
+	shift 2
+	mkdir -p "$dest"
+	: >"$dest/order"
+	for m in $(for m in "$@"; do img_mod_deps "$dir" "$m" || echo "MISSING-$m"; done |
+		   awk '!seen[$0]++'); do
+		case $m in MISSING-*) return 1 ;; esac
+		f=$(find "$dir" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
+		case $f in
+		*.xz) xz -dc "$f" >"$dest/$m.ko" ;;
+		*) cp "$f" "$dest/$m.ko" ;;
+		esac
+		echo "$m" >>"$dest/order"
+	done
+}
+
+# Libraries Debian's fio links for engines L3 never uses (ceph, gluster, rdma, nbd,
+# pmem): with their dependencies they weigh ~80 MB. fio is linked with BIND_NOW, so
+# each gets a stub with the same soname and versioned symbols that trap if called.
+FIO_STUB_LIBS="libgfapi.so.0 libnbd.so.0 libibverbs.so.1 librdmacm.so.1 librados.so.2
+	librbd.so.1 libpmemblk.so.1 libpmem.so.1"
+
+# img_fio_stubs DIR: build the stub libraries for /usr/bin/fio into DIR.
+img_fio_stubs()
+{
+	local dir=$1 fio=/usr/bin/fio lib path sym
+	mkdir -p "$dir"
+	for lib in $FIO_STUB_LIBS; do
+		path=$(ldd "$fio" | awk -v l="$lib" '$1 == l { print $3 }')
+		[ -n "$path" ] || continue
+		: >"$dir/$lib.c"
+		: >"$dir/$lib.syms"
+		nm -D --defined-only "$path" | awk '{ sub(/@.*/, "", $3); print $3 }' \
+			>"$dir/$lib.defined"
+		# fio's undefined NAME[@VERSION] that this library defines
+		for sym in $(nm -D --undefined-only --with-symbol-versions "$fio" |
+			     awk '{ print $2 }'); do
+			grep -qx "${sym%%@*}" "$dir/$lib.defined" || continue
+			echo "void ${sym%%@*}(void) { __builtin_trap(); }" >>"$dir/$lib.c"
+			case $sym in
+			*@*) echo "${sym#*@} ${sym%%@*}" >>"$dir/$lib.syms" ;;
+			esac
+		done
+		if [ -s "$dir/$lib.syms" ]; then
+			sort "$dir/$lib.syms" | awk '$1 != v { if (v != "") print "};"
+				v = $1; print v " { global:" } { print "  " $2 ";" }
+				END { if (v != "") print "};" }' >"$dir/$lib.map"
+			set -- -Wl,--version-script="$dir/$lib.map"
+		else
+			set --
+		fi
+		gcc -shared -fPIC -nostdlib -o "$dir/$lib" -Wl,-soname,"$lib" "$@" \
+			"$dir/$lib.c" || return 1
+	done
+}
+
+# img_l3_tools ROOT: fio (with stubs), util-linux's blkdiscard and fstrim, the
+# pattern generator, for the disk tests.
+img_l3_tools()
+{
+	local root=$1 lib t
+	img_fio_stubs "$HARNESS/fio-stubs" || return 1
+	mkdir -p "$root/usr/local/bin" "$root/lib/x86_64-linux-gnu"
+	cp -L /usr/bin/fio "$root/usr/local/bin/fio"
+	for lib in $(LD_LIBRARY_PATH=$HARNESS/fio-stubs ldd /usr/bin/fio | grep -o '/[^ ]*'); do
+		case $lib in "$HARNESS"/fio-stubs/*) continue ;; esac
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	for lib in $FIO_STUB_LIBS; do
+		[ -e "$HARNESS/fio-stubs/$lib" ] &&
+			cp "$HARNESS/fio-stubs/$lib" "$root/lib/x86_64-linux-gnu/$lib"
+	done
+	for t in /usr/sbin/blkdiscard /usr/sbin/fstrim; do
+		img_copy_bin "$root" "$t" "/usr/local/bin/${t##*/}"
+	done
+	cp $SYSDIR/l3/keel-pattern "$root/usr/local/bin/keel-pattern"
+	chmod 755 "$root/usr/local/bin/keel-pattern"
+}
+
+# L3 initramfs: busybox + tests/system/l3/init + modules + disk tools. Sets L3_INITRD.
 img_l3()
 {
 	local root=$HARNESS/l3-root
 	L3_INITRD=$HARNESS/l3-initramfs.cpio
-	img_newer "$L3_INITRD" $SYSDIR/l3 /bin/busybox $SYSDIR/lib/images.sh || return 0
+	img_newer "$L3_INITRD" $SYSDIR/l3 /bin/busybox $SYSDIR/lib/images.sh /usr/bin/fio \
+		/usr/sbin/blkdiscard || return 0
 	img_log "building L3 initramfs"
 	img_busybox_root "$root"
 	cp $SYSDIR/l3/init "$root/init"
 	chmod 755 "$root/init"
-	# keel.test=panic: Debian's pvpanic driver (pvpanic-mmio binds ACPI QEMU0001)
-	local m f
-	mkdir -p "$root/lib/pvpanic"
-	for m in $(img_mod_deps "$KROOT/lib/modules/$KVER" pvpanic-mmio); do
-		f=$(find "$KROOT/lib/modules/$KVER" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
-		case $f in
-		*.xz) xz -dc "$f" >"$root/lib/pvpanic/$m.ko" ;;
-		*) cp "$f" "$root/lib/pvpanic/$m.ko" ;;
-		esac
-		echo "$m" >>"$root/lib/pvpanic/order"
-	done
+	img_copy_mods "$KROOT/lib/modules/$KVER" "$root/lib/keel-modules" $L3_MODULES ||
+		return 1
+	img_l3_tools "$root" || return 1
 	img_cpio "$root" "$L3_INITRD"
 }
 
@@ -156,7 +237,7 @@ img_l2_base()
 	L2_BASE=$HARNESS/l2-base.cpio
 	q=$(command -v qemu-system-x86_64)
 	img_newer "$L2_BASE" "$KROOT/.extracted" "$VMLINUX" /bin/busybox "$q" \
-		$SYSDIR/lib/images.sh || return 0
+		/usr/bin/qemu-img $SYSDIR/lib/images.sh || return 0
 	img_log "building L2 base initramfs (kernel $KVER)"
 	img_busybox_root "$root"
 	mkdir -p "$root/keel/modules" "$root/keel/l3" "$root/lib64"
@@ -176,6 +257,10 @@ img_l2_base()
 	echo "$KVER" >"$root/keel/l3/version"
 	# QEMU 7.2 as the peer VMM; firmware it loads for -M pc and -M microvm
 	img_copy_bin "$root" "$q" /usr/bin/qemu-system-x86_64
+	# qemu-img: the oracle for the disk scenarios (check, compare, map, convert)
+	img_copy_bin "$root" /usr/bin/qemu-img /usr/bin/qemu-img
+	# null_blk (benchmark backing) and loop (O_DIRECT on an image file in tmpfs)
+	img_copy_mods "$mods" "$root/keel/modules-extra" null_blk loop || return 1
 	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
 	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/qboot.rom \
 		 /usr/share/qemu/bios-microvm.bin /usr/share/qemu/linuxboot_dma.bin \
@@ -201,6 +286,8 @@ img_l2()
 	cp -r $SYSDIR/l2 "$root/keel/l2"
 	cp -r $SYSDIR/scenarios "$root/keel/scenarios"
 	cp tests/bench/boot-l2.sh "$root/keel/bench/boot-l2"
+	cp $SYSDIR/l3/keel-pattern "$root/keel/bin/keel-pattern"
+	chmod 755 "$root/keel/bin/keel-pattern"
 	cp "$L3_INITRD" "$root/keel/l3/initramfs.cpio"
 	if [ -x build/bin/keel ]; then
 		img_copy_bin "$root" build/bin/keel /keel/bin/keel
