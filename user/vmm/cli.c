@@ -236,6 +236,18 @@ static int cli_set_rng(struct cli_config *cfg, const char *val, char *err, size_
 	return 0;
 }
 
+/* --sandbox on|off: the seccomp sandbox (Documentation/keel-run.md "Sandbox"). */
+static int cli_set_sandbox(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (!strcmp(val, "on"))
+		cfg->sandbox_off = false;
+	else if (!strcmp(val, "off"))
+		cfg->sandbox_off = true;
+	else
+		return cli_err(err, errlen, "--sandbox '%s' is not on or off", val);
+	return 0;
+}
+
 /* --disk and --iothread may repeat; their contents are checked at the end. */
 static int cli_add_disk(struct cli_config *cfg, const char *val, char *err, size_t errlen)
 {
@@ -273,6 +285,8 @@ static const struct cli_option cli_run_options[] = {
 	  "virtio-blk disk: path=FILE[,format=raw|qcow2|vhdx|vpc][,readonly=on]"
 	  "[,iothread=ID][,aio=io_uring|native|threads][,cache=none|writeback|unsafe]"
 	  "[,discard=unmap|ignore][,serial=S][,num-queues=N][,werror=report|stop]" },
+	{ "sandbox", "on|off", cli_set_sandbox,
+	  "seccomp allow-list per thread role (default on)" },
 	{ "iothread", "id=ID", cli_add_iothread,
 	  "an I/O thread that disks with iothread=ID are served on" },
 };

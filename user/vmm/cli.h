@@ -44,6 +44,7 @@ struct cli_config {
 	bool no_reboot;
 	char qmp[108];		/* --qmp unix:PATH[,server]: the socket path, or "" */
 	enum cli_on_panic on_panic;
+	bool sandbox_off;	/* --sandbox off */
 	const char *panic_path;	/* coredump-destroy,path=FILE; NULL: keel-core.<pid> */
 	bool rng;		/* --rng: a virtio-rng device */
 	struct virtio_rng_config rng_cfg;
