@@ -304,6 +304,8 @@ int loop_run(struct loop *loop)
 
 		pthread_mutex_lock(&loop->lock);
 		stop = loop->stopping;
+		/* Consumed: the loop may be run again (tests pump it in steps). */
+		loop->stopping = false;
 		pthread_mutex_unlock(&loop->lock);
 		if (stop)
 			return loop->code;

@@ -26,7 +26,7 @@ int loop_timer_arm(struct loop_timer *t, uint64_t delay_ns, uint64_t period_ns);
 int loop_timer_disarm(struct loop_timer *t);
 void loop_timer_free(struct loop_timer *t);
 
-/* Run until loop_stop(); returns the code given to loop_stop(). */
+/* Run until loop_stop(); returns the code given to loop_stop(). May run again after. */
 int loop_run(struct loop *loop);
 /* Thread-safe: wakes the loop and makes loop_run() return code. */
 void loop_stop(struct loop *loop, int code);

@@ -254,7 +254,7 @@ static int rng_serve_one(struct virtio_rng *rng)
 				rng->read_err_logged = true;
 				log_err("%s: cannot read entropy from %s: %s; the guest waits",
 					rng->name, rng->fd < 0 ? "getrandom" : rng->source,
-					strerror((int)-n));
+					n == -ENODATA ? "end of file" : strerror((int)-n));
 			}
 			rng_arm(rng, n == -EAGAIN ? RNG_RETRY_NS : RNG_ERROR_RETRY_NS);
 			return 0;
@@ -399,6 +399,19 @@ static int rng_open(struct virtio_rng *rng)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int virtio_rng_check_source(const struct virtio_rng_config *cfg)
+{
+	struct virtio_rng rng = { .fd = -1 };
+	int ret;
+
+	snprintf(rng.name, sizeof(rng.name), "virtio-rng");
+	snprintf(rng.source, sizeof(rng.source), "%s", cfg->source);
+	ret = rng_open(&rng);
+	if (rng.fd >= 0)
+		close(rng.fd);
+	return ret;
 }
 
 struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char *name,
