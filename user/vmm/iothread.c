@@ -7,15 +7,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/sandbox.h"
 #include "vmm/iothread.h"
 
 static void *iothread_main(void *opaque)
 {
 	struct iothread *it = opaque;
-	int code = loop_run(it->loop);
+	int code;
+
+	if (sandbox_enter(SANDBOX_IO))
+		_exit(1);	/* never serve guest I/O unsandboxed; sandbox_enter said why */
+	sandbox_selftest(SANDBOX_IO);
+	code = loop_run(it->loop);
 
 	if (code < 0)
 		log_err("iothread-%s: event loop failed: %s", it->id, strerror(-code));

@@ -25,6 +25,7 @@
 #include "lib/chardev.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/sandbox.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
@@ -801,6 +802,10 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 	pc->sigfd = -1;
 	pc->mem.memfd = -1;
 
+	if (!cfg->sandbox_off && sandbox_init()) {
+		log_err("cannot set up the seccomp sandbox (--sandbox off runs without it)");
+		goto out;
+	}
 	if (vcpu_signals_init()) {
 		log_err("cannot set up the vCPU kick signal");
 		goto out;
@@ -826,6 +831,12 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		pc_teardown(pc);
 		goto out;
 	}
+	/* Everything is open: the main loop narrows itself to its allow-list. */
+	if (sandbox_enter(SANDBOX_MAIN)) {
+		pc_teardown(pc);
+		goto out;
+	}
+	sandbox_selftest(SANDBOX_MAIN);
 	code = loop_run(pc->loop);
 	pc_teardown(pc);
 	if (pc->qmp)
