@@ -265,6 +265,18 @@ static int cli_add_iothread(struct cli_config *cfg, const char *val, char *err, 
 	return 0;
 }
 
+/* --device NAME: a device without options (repeatable, each name once). */
+static int cli_add_device(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	if (strcmp(val, "pvpanic-pci"))
+		return cli_err(err, errlen, "--device '%s' is not a known device (pvpanic-pci)",
+			       val);
+	if (cfg->pvpanic_pci)
+		return cli_err(err, errlen, "--device %s given twice", val);
+	cfg->pvpanic_pci = true;
+	return 0;
+}
+
 static const struct cli_option cli_run_options[] = {
 	{ "kernel", "PATH", cli_set_kernel, "Linux bzImage or ELF vmlinux (PVH entry)" },
 	{ "initrd", "PATH", cli_set_initrd, "initial ramdisk" },
@@ -289,6 +301,8 @@ static const struct cli_option cli_run_options[] = {
 	  "seccomp allow-list per thread role (default on)" },
 	{ "iothread", "id=ID", cli_add_iothread,
 	  "an I/O thread that disks with iothread=ID are served on" },
+	{ "device", "NAME", cli_add_device,
+	  "add a device: pvpanic-pci (pvpanic as PCI 1b36:0011)" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))

@@ -53,6 +53,7 @@ struct cli_config {
 	unsigned int nr_disks;
 	const char *iothreads[CLI_MAX_IOTHREADS];
 	unsigned int nr_iothreads;
+	bool pvpanic_pci;	/* --device pvpanic-pci */
 };
 
 /*

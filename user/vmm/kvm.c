@@ -1,7 +1,9 @@
 /*
  * KVM system and VM setup (Documentation/virt/kvm/api.rst sections 4.x):
  * API version 12, required capabilities, in-kernel irqchip and PIT, the PC
- * GSI routing (ISA IRQ0 on IOAPIC pin 2, as the MADT override says), memslots.
+ * GSI routing (ISA IRQ0 on IOAPIC pin 2, as the MADT override says) plus MSI
+ * routes for irqfds (4.52 KVM_SET_GSI_ROUTING, 4.75 KVM_IRQFD, 4.59
+ * KVM_IOEVENTFD, 4.71 KVM_SIGNAL_MSI), memslots.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +28,10 @@ static const struct {
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_PIT2, "KVM_CAP_PIT2 (in-kernel i8254)" },
-	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING (GSI routing table, for MSI routes)" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD (device doorbells without a userspace exit)" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD (interrupts from I/O threads and vhost)" },
+	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI (MSI/MSI-X injection)" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS" },
@@ -76,6 +79,14 @@ int kvm_open(struct kvm *kvm)
 	if (ret <= 0)
 		ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	kvm->max_vcpus = ret > 0 ? (unsigned int)ret : 4;
+	kvm->ioeventfd_any_length =
+		ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	/* KVM_CAP_IRQ_ROUTING answers the table size; GSIs must stay below it. */
+	ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
+	kvm->max_msi_routes = ret > KVM_MSI_GSI_BASE ? (unsigned int)ret - KVM_MSI_GSI_BASE : 0;
+	if (kvm->max_msi_routes > KVM_MAX_MSI_ROUTES)
+		kvm->max_msi_routes = KVM_MAX_MSI_ROUTES;
+	pthread_mutex_init(&kvm->route_lock, NULL);
 
 	ret = cpuid_get_supported(kvm->sys_fd, &kvm->supported_cpuid);
 	if (ret) {
@@ -99,11 +110,9 @@ void kvm_close(struct kvm *kvm)
 	kvm->sys_fd = -1;
 }
 
-static void kvm_route_add(struct kvm_irq_routing *r, unsigned int gsi, unsigned int chip,
-			  unsigned int pin)
+static void kvm_route_irqchip(struct kvm_irq_routing_entry *e, unsigned int gsi,
+			      unsigned int chip, unsigned int pin)
 {
-	struct kvm_irq_routing_entry *e = &r->entries[r->nr++];
-
 	memset(e, 0, sizeof(*e));
 	e->gsi = gsi;
 	e->type = KVM_IRQ_ROUTING_IRQCHIP;
@@ -111,32 +120,62 @@ static void kvm_route_add(struct kvm_irq_routing *r, unsigned int gsi, unsigned 
 	e->u.irqchip.pin = pin;
 }
 
-/*
- * ISA IRQs 0-15 reach both 8259s (IRQ2 is the cascade) and the IOAPIC; the
- * PIT drives GSI 0, which the MADT overrides to IOAPIC pin 2 as on real PCs.
- */
-static int kvm_vm_set_routing(struct kvm *kvm)
+int kvm_routing_build(struct kvm_irq_routing *r, unsigned int cap,
+		      const struct kvm_msi_route *msi, unsigned int nr_msi)
 {
-	struct kvm_irq_routing *r;
-	unsigned int i;
-	int ret = 0;
+	unsigned int i, n = 0;
 
-	r = calloc(1, sizeof(*r) + 48 * sizeof(r->entries[0]));
-	if (!r)
-		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
+	/* ISA IRQs 0-15 reach both 8259s; IRQ2 is the cascade. */
 	for (i = 0; i < 16; i++) {
 		if (i == 2)
 			continue;
-		kvm_route_add(r, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-			      i & 7);
+		if (n == cap)
+			return -ENOSPC;
+		kvm_route_irqchip(&r->entries[n++], i,
+				  i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, i & 7);
 	}
+	/* The PIT's GSI 0 is IOAPIC pin 2 (MADT override); pins 16-23 are PCI INTx. */
 	for (i = 0; i < KVM_IOAPIC_PINS; i++) {
 		if (i == 2)
 			continue;
-		kvm_route_add(r, i, KVM_IRQCHIP_IOAPIC, i == 0 ? 2 : i);
+		if (n == cap)
+			return -ENOSPC;
+		kvm_route_irqchip(&r->entries[n++], i, KVM_IRQCHIP_IOAPIC, i == 0 ? 2 : i);
 	}
-	if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
-		ret = -errno;
+	for (i = 0; i < nr_msi; i++) {
+		struct kvm_irq_routing_entry *e;
+
+		if (!msi[i].used)
+			continue;
+		if (n == cap)
+			return -ENOSPC;
+		e = &r->entries[n++];
+		memset(e, 0, sizeof(*e));
+		e->gsi = KVM_MSI_GSI_BASE + i;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)msi[i].addr;
+		e->u.msi.address_hi = (uint32_t)(msi[i].addr >> 32);
+		e->u.msi.data = msi[i].data;
+	}
+	r->nr = n;
+	return (int)n;
+}
+
+/* Hand KVM the whole table: irqchip routes and every live MSI route. */
+static int kvm_vm_set_routing(struct kvm *kvm)
+{
+	unsigned int cap = KVM_IRQCHIP_ROUTES + kvm->max_msi_routes;
+	struct kvm_irq_routing *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r) + cap * sizeof(r->entries[0]));
+	if (!r)
+		return -ENOMEM;
+	ret = kvm_routing_build(r, cap, kvm->msi_routes,
+				kvm->msi_routes ? kvm->max_msi_routes : 0);
+	if (ret >= 0)
+		ret = ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
 	free(r);
 	return ret;
 }
@@ -167,6 +206,12 @@ int kvm_vm_create(struct kvm *kvm)
 	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		goto fail;
 	what = "KVM_SET_GSI_ROUTING";
+	kvm->msi_routes = calloc(kvm->max_msi_routes ? kvm->max_msi_routes : 1,
+				 sizeof(*kvm->msi_routes));
+	if (!kvm->msi_routes) {
+		errno = ENOMEM;
+		goto fail;
+	}
 	ret = kvm_vm_set_routing(kvm);
 	if (ret) {
 		errno = -ret;
@@ -183,9 +228,12 @@ fail:
 
 void kvm_vm_destroy(struct kvm *kvm)
 {
+	/* Closing the VM drops every irqfd and ioeventfd with it. */
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	kvm->vm_fd = -1;
+	free(kvm->msi_routes);
+	kvm->msi_routes = NULL;
 }
 
 int kvm_vm_set_memory(struct kvm *kvm, const struct guest_mem *mem)
@@ -220,4 +268,119 @@ int kvm_irq_line(struct kvm *kvm, unsigned int gsi, int level)
 	if (ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		return -errno;
 	return 0;
+}
+
+int kvm_msi_send(struct kvm *kvm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* > 0: delivered; 0: the guest's APIC blocked it, which is not our error. */
+	if (ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_irqfd_add(struct kvm *kvm, int efd, uint64_t addr, uint32_t data)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)efd };
+	unsigned int i;
+	int ret;
+
+	if (efd < 0)
+		return -EBADF;
+	pthread_mutex_lock(&kvm->route_lock);
+	for (i = 0; i < kvm->max_msi_routes && kvm->msi_routes[i].used; i++)
+		;
+	if (!kvm->msi_routes || i == kvm->max_msi_routes) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	kvm->msi_routes[i] = (struct kvm_msi_route){ .used = true, .addr = addr, .data = data };
+	ret = kvm_vm_set_routing(kvm);
+	if (!ret) {
+		irqfd.gsi = KVM_MSI_GSI_BASE + i;
+		ret = ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+	}
+	if (ret) {
+		kvm->msi_routes[i].used = false;
+		kvm_vm_set_routing(kvm);
+		goto out;
+	}
+	ret = (int)i;
+out:
+	pthread_mutex_unlock(&kvm->route_lock);
+	return ret;
+}
+
+int kvm_irqfd_update(struct kvm *kvm, int route, uint64_t addr, uint32_t data)
+{
+	int ret;
+
+	pthread_mutex_lock(&kvm->route_lock);
+	if (!kvm->msi_routes || route < 0 || (unsigned int)route >= kvm->max_msi_routes ||
+	    !kvm->msi_routes[route].used) {
+		ret = -EINVAL;
+	} else {
+		kvm->msi_routes[route].addr = addr;
+		kvm->msi_routes[route].data = data;
+		ret = kvm_vm_set_routing(kvm);
+	}
+	pthread_mutex_unlock(&kvm->route_lock);
+	return ret;
+}
+
+void kvm_irqfd_del(struct kvm *kvm, int route, int efd)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)efd,
+		.gsi = KVM_MSI_GSI_BASE + (uint32_t)route,
+		.flags = KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	pthread_mutex_lock(&kvm->route_lock);
+	if (kvm->msi_routes && route >= 0 && (unsigned int)route < kvm->max_msi_routes &&
+	    kvm->msi_routes[route].used) {
+		if (ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+			log_warn("KVM_IRQFD deassign of GSI %u failed: %s", irqfd.gsi,
+				 strerror(errno));
+		kvm->msi_routes[route].used = false;
+		kvm_vm_set_routing(kvm);
+	}
+	pthread_mutex_unlock(&kvm->route_lock);
+}
+
+int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
+		  bool assign)
+{
+	struct kvm_ioeventfd ioev = {
+		.addr = addr,
+		.len = len,
+		.fd = efd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (len != 1 && len != 2 && len != 4 && len != 8 &&
+	    !(len == 0 && kvm->ioeventfd_any_length))
+		return -EINVAL;
+	if (pio && addr + (len ? len : 1) > 0x10000)
+		return -EINVAL;
+	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+		return -errno;
+	return 0;
+}
+
+unsigned int kvm_phys_bits(struct kvm *kvm)
+{
+	struct kvm_cpuid_entry2 *e = NULL;
+	unsigned int bits;
+
+	if (kvm->supported_cpuid)
+		e = cpuid_find(kvm->supported_cpuid, 0x80000008, 0);
+	bits = e ? e->eax & 0xff : 0;
+	return bits >= 32 && bits <= 52 ? bits : 36;
 }
