@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/sandbox.h"
+#include "lib/sandbox.h"
 #include "vmm/iothread.h"
 
 static void *iothread_main(void *opaque)

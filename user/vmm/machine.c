@@ -21,6 +21,7 @@
 #include "devices/legacy/serial.h"
 #include "devices/machine.h"
 #include "devices/pci/host.h"
+#include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
@@ -30,7 +31,9 @@
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/coredump.h"
+#include "vmm/disk.h"
 #include "vmm/guest_mem.h"
+#include "vmm/iothread.h"
 #include "vmm/machine.h"
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/pci.h"
@@ -86,6 +89,20 @@ struct pc {
 	struct pci_host *pci;
 	struct virtio_rng *rng;		/* --rng */
 	bool irq_err_logged;
+
+	/* --iothread threads and --disk images: once per run; devices per incarnation. */
+	struct iothread iothreads[CLI_MAX_IOTHREADS];
+	unsigned int nr_iothreads;
+	struct pc_disk *disks;
+	unsigned int nr_disks;
+};
+
+/* One --disk: the image stays open across resets, the device is rebuilt. */
+struct pc_disk {
+	char name[16];			/* "virtio-blk0" */
+	struct disk_conf conf;
+	struct block_dev *bd;
+	struct virtio_blk *blk;
 };
 
 static void pc_reset_now(void *opaque);
@@ -154,10 +171,17 @@ static void *pc_gpa_to_hva(void *opaque, uint64_t gpa, uint64_t len)
 	return guest_mem_hva(&pc->mem, gpa, len);
 }
 
+static void pc_pause_now(void *opaque);
+
 static void pc_request(void *opaque, enum machine_request req)
 {
 	struct pc *pc = opaque;
 
+	if (req == MACHINE_PAUSE) {
+		if (loop_call(pc->loop, pc_pause_now, pc))
+			log_err("machine: cannot hand a pause request to the main loop");
+		return;
+	}
 	pc_outcome(pc, req == MACHINE_POWEROFF ? PC_POWEROFF : PC_RESET);
 }
 
@@ -276,6 +300,182 @@ static void pc_virtio_free(struct pc *pc)
 	pc->rng = NULL;
 }
 
+/* ---- guest disks (--iothread, --disk): user/vmm/disk.c, devices/virtio/blk.c ---- */
+
+#define PC_VIRTIO_BLK_SLOT	8	/* first preferred slot; disk i takes 8 + i */
+
+static struct loop *pc_iothread(void *opaque, const char *id)
+{
+	struct pc *pc = opaque;
+
+	return iothread_find(pc->iothreads, pc->nr_iothreads, id);
+}
+
+/* Start the I/O threads and open every image: once per keel run. */
+static int pc_disks_open(struct pc *pc)
+{
+	const struct cli_config *cfg = pc->cfg;
+	char err[CLI_ERR_MAX], id[IOTHREAD_ID_MAX];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->nr_iothreads; i++) {
+		if (disk_parse_iothread(cfg->iothreads[i], id, err, sizeof(err))) {
+			log_err("%s", err);
+			return -EINVAL;
+		}
+		ret = iothread_start(&pc->iothreads[i], id);
+		if (ret)
+			return ret;
+		pc->nr_iothreads++;
+	}
+	if (!cfg->nr_disks)
+		return 0;
+	pc->disks = calloc(cfg->nr_disks, sizeof(*pc->disks));
+	if (!pc->disks)
+		return -ENOMEM;
+	for (i = 0; i < cfg->nr_disks; i++) {
+		struct pc_disk *d = &pc->disks[i];
+
+		snprintf(d->name, sizeof(d->name), "virtio-blk%u", i);
+		if (disk_parse(cfg->disks[i], &d->conf, err, sizeof(err))) {
+			log_err("%s", err);
+			return -EINVAL;
+		}
+		ret = disk_open(&d->conf, &d->bd);
+		if (ret)
+			return ret;
+		pc->nr_disks++;
+	}
+	return 0;
+}
+
+/* On the disk's thread: werror=stop parked a request; tell QMP clients. */
+struct pc_disk_error {
+	struct pc *pc;
+	char device[32];
+	bool write;
+	int err;
+};
+
+static void pc_disk_error_now(void *opaque)
+{
+	struct pc_disk_error *e = opaque;
+
+	if (e->pc->qmp)
+		qmp_server_event(e->pc->qmp, "BLOCK_IO_ERROR",
+				 json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "device", e->device,
+					   "node-name", e->device,
+					   "operation", e->write ? "write" : "read",
+					   "action", "stop", "nospace", e->err == -ENOSPC,
+					   "reason", strerror(-e->err)));
+	free(e);
+}
+
+static void pc_disk_error(void *opaque, const char *name, bool write, int err)
+{
+	struct pc_disk_error *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return;
+	e->pc = opaque;
+	snprintf(e->device, sizeof(e->device), "%s", name);
+	e->write = write;
+	e->err = err;
+	if (loop_call(e->pc->loop, pc_disk_error_now, e))
+		free(e);
+}
+
+/* Every incarnation: a virtio-blk function per open image. */
+static int pc_disks_attach(struct pc *pc)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < pc->nr_disks; i++) {
+		struct pc_disk *d = &pc->disks[i];
+		struct virtio_blk_conf conf = {
+			.name = d->name,
+			.bd = d->bd,
+			.read_only = d->conf.read_only,
+			.discard = d->conf.discard,
+			.serial = d->conf.serial[0] ? d->conf.serial : NULL,
+			.num_queues = d->conf.num_queues,
+			.iothread = d->conf.iothread[0] ? d->conf.iothread : NULL,
+			.werror = d->conf.werror,
+			.on_error = pc_disk_error,
+			.on_error_opaque = pc,
+		};
+
+		d->blk = virtio_blk_new(&pc->ms, &conf);
+		if (!d->blk)
+			return -ENOMEM;
+		ret = pc_virtio_register(pc, virtio_blk_pci_device(d->blk),
+					 (PC_VIRTIO_BLK_SLOT + i) % PCI_SLOTS);
+		if (ret) {
+			log_err("%s: cannot put it on PCI bus 0: %s", d->name, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Devices go with the incarnation (vCPUs are stopped); images stay open. */
+static void pc_disks_detach(struct pc *pc)
+{
+	unsigned int i;
+
+	for (i = 0; i < pc->nr_disks; i++) {
+		virtio_blk_free(pc->disks[i].blk);
+		pc->disks[i].blk = NULL;
+	}
+}
+
+/* QMP cont: requests held by werror=stop go to the images again. */
+static void pc_disks_resume(struct pc *pc)
+{
+	unsigned int i;
+
+	for (i = 0; i < pc->nr_disks; i++)
+		if (pc->disks[i].blk)
+			virtio_blk_resume(pc->disks[i].blk);
+}
+
+/* At exit: images closed (qcow2 metadata written back), then the threads. */
+static void pc_disks_close(struct pc *pc)
+{
+	unsigned int i;
+
+	for (i = 0; i < pc->nr_disks; i++)
+		block_close(pc->disks[i].bd);
+	free(pc->disks);
+	pc->disks = NULL;
+	pc->nr_disks = 0;
+	for (i = 0; i < pc->nr_iothreads; i++)
+		iothread_stop(&pc->iothreads[i]);
+	pc->nr_iothreads = 0;
+}
+
+static unsigned int pc_qmp_block_disks(void *opaque, struct qmp_block_disk *out,
+				       unsigned int max)
+{
+	struct pc *pc = opaque;
+	unsigned int i;
+
+	for (i = 0; i < pc->nr_disks && i < max; i++) {
+		struct pc_disk *d = &pc->disks[i];
+
+		snprintf(out[i].device, sizeof(out[i].device), "%s", d->name);
+		snprintf(out[i].file, sizeof(out[i].file), "%.*s", (int)sizeof(out[i].file) - 1,
+			 d->conf.path);
+		snprintf(out[i].format, sizeof(out[i].format), "%s", d->bd->drv->name);
+		out[i].read_only = d->conf.read_only;
+		out[i].virtual_size = d->bd->size;
+		out[i].io_status = d->blk && virtio_blk_parked(d->blk) ? "failed" : "ok";
+	}
+	return i;
+}
+
 static int pc_devices_init(struct pc *pc)
 {
 	int ret;
@@ -371,6 +571,7 @@ static void pc_teardown(struct pc *pc)
 	pc->rtc = NULL;
 	pc->pm = NULL;
 	pc_virtio_free(pc);
+	pc_disks_detach(pc);
 	pci_host_free(pc->pci);
 	pc->pci = NULL;
 	kvm_vm_destroy(pc->kvm);
@@ -404,6 +605,7 @@ static int pc_build(struct pc *pc)
 		.gpa_to_hva = pc_gpa_to_hva,
 		.request = pc_request,
 		.loop = pc->loop,
+		.iothread = pc_iothread,
 	};
 	pc->irq_err_logged = false;
 	__atomic_store_n(&pc->panic_events, 0, __ATOMIC_SEQ_CST);
@@ -427,6 +629,9 @@ static int pc_build(struct pc *pc)
 	if (ret)
 		return ret;
 	ret = pc_devices_init(pc);
+	if (ret)
+		return ret;
+	ret = pc_disks_attach(pc);
 	if (ret)
 		return ret;
 	ret = pc_acpi_init(pc, &boot.rsdp_addr);
@@ -544,7 +749,20 @@ static int pc_qmp_cont(void *opaque)
 	pc->panicked = false;
 	for (i = 0; i < pc->nr_vcpus; i++)
 		vcpu_resume(&pc->vcpus[i]);
+	pc_disks_resume(pc);
 	return 0;
+}
+
+/* On the main loop: a device asked for a pause (a disk's werror=stop). */
+static void pc_pause_now(void *opaque)
+{
+	struct pc *pc = opaque;
+
+	if (pc->paused || __atomic_load_n(&pc->pending, __ATOMIC_SEQ_CST) != PC_NONE)
+		return;
+	pc_qmp_stop(pc);
+	if (pc->qmp)
+		qmp_server_event(pc->qmp, "STOP", NULL);
 }
 
 static int pc_qmp_reset(void *opaque)
@@ -662,6 +880,7 @@ static unsigned int pc_qmp_pci_functions(void *opaque, struct qmp_pci_function *
 
 static const struct qmp_machine_ops pc_qmp_ops = {
 	.pci_functions = pc_qmp_pci_functions,
+	.block_disks = pc_qmp_block_disks,
 	.running = pc_qmp_running,
 	.stop = pc_qmp_stop,
 	.cont = pc_qmp_cont,
@@ -826,6 +1045,11 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		log_err("cannot open the QMP socket '%s'", cfg->qmp);
 		goto out;
 	}
+	/* A disk that cannot be opened is a command-line mistake: exit 2. */
+	if (pc_disks_open(pc)) {
+		ret = MACHINE_EXIT_USAGE;
+		goto out;
+	}
 
 	if (pc_build(pc)) {
 		pc_teardown(pc);
@@ -866,6 +1090,7 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		break;
 	}
 out:
+	pc_disks_close(pc);
 	qmp_server_free(pc->qmp);
 	if (pc->console)
 		chardev_close(pc->console);
