@@ -374,8 +374,9 @@ int disk_open(const struct disk_conf *conf, struct block_dev **out)
 	}
 	close(fd);
 	ret = block_open(out, conf->path, &o);
+	/* The format driver has said why, naming the file: one line is enough. */
 	if (ret < 0)
-		log_err("--disk path=%s: cannot open the %s image: %s", conf->path, o.format,
+		log_debug("--disk path=%s: cannot open the %s image: %s", conf->path, o.format,
 			strerror(-ret));
 	return ret;
 }
