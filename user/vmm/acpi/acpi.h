@@ -35,6 +35,8 @@ struct acpi_config {
 	uint64_t pci_ecam_base;		/* 1 MiB ECAM window for bus 0 */
 	uint64_t pci_mem32_base;	/* 32-bit BAR window in the PCI hole */
 	uint64_t pci_mem32_size;
+	uint64_t pci_mem64_base;	/* 64-bit BAR window above RAM; size 0: none */
+	uint64_t pci_mem64_size;
 };
 
 struct acpi_tables {

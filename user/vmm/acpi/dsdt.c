@@ -1,10 +1,12 @@
 /*
  * DSDT (ACPI 6.x ch. 5.2.11.1): COM1 (PNP0501), CMOS RTC (PNP0B00), i8042
  * keyboard (PNP0303), PS/2 mouse (PNP0F13) and pvpanic (QEMU0001) under \_SB with their _CRS
- * (ch. 6.4), the PCI host bridge PCI0 (PNP0A08, PCI Firmware 3.0 ch. 4.1.5),
+ * (ch. 6.4), the PCI host bridge PCI0 (PNP0A08, PCI Firmware 3.0 ch. 4.1.5)
+ * with its _PRT (ch. 6.2.13: every slot's INTA-D on GSIs 16-19),
  * \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
+#include "devices/pci/bus.h"
 #include "vmm/acpi/dsdt.h"
 
 #define DSDT_RTC_PORT		0x70
@@ -83,9 +85,34 @@ static void acpi_dsdt_pvpanic(struct aml *a, const struct acpi_config *cfg)
 }
 
 /*
+ * _PRT (ACPI 6.x ch. 6.2.13), one entry per slot and pin, each a direct GSI
+ * (Source 0, SourceIndex = GSI: level-triggered, active-low) following the
+ * swizzle of devices/pci/bus.h. Address is slot << 16 | 0xFFFF (any function).
+ */
+static void acpi_dsdt_prt(struct aml *a)
+{
+	unsigned int slot, pin;
+
+	aml_name_decl(a, "_PRT");
+	aml_package_begin(a, PCI_SLOTS * 4);
+	for (slot = 0; slot < PCI_SLOTS; slot++) {
+		for (pin = 0; pin < 4; pin++) {
+			aml_package_begin(a, 4);
+			aml_int(a, (uint64_t)slot << 16 | 0xffff);
+			aml_int(a, pin);
+			aml_int(a, 0);
+			aml_int(a, PCI_INTX_GSI(slot, pin + 1));
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
+/*
  * The PCI host bridge (PCI Firmware 3.0 ch. 4.1.5): PNP0A08 compatible with
- * PNP0A03, segment 0, bus 0; _CRS hands it the I/O space around 0xCF8 and the
- * 32-bit BAR window, and consumes the 0xCF8 ports itself.
+ * PNP0A03, segment 0, bus 0; _CRS hands it the I/O space around 0xCF8 (which
+ * holds the I/O BAR window 0xC000-0xFFFF), the 32-bit BAR window and the 64-bit
+ * one, and consumes the 0xCF8 ports itself.
  */
 static void acpi_dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 {
@@ -111,7 +138,13 @@ static void acpi_dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 	aml_res_word(a, AML_RES_IO, win, AML_IO_RANGE_ENTIRE, 0x0d00, 0xffff, 0, 0xf300);
 	aml_res_dword(a, AML_RES_MEMORY, win, AML_MEM_RW | AML_MEM_CACHEABLE, mem_min,
 		      mem_min + mem_len - 1, 0, mem_len);
+	if (cfg->pci_mem64_size)
+		aml_res_qword(a, AML_RES_MEMORY, win, AML_MEM_RW | AML_MEM_CACHEABLE,
+			      cfg->pci_mem64_base,
+			      cfg->pci_mem64_base + cfg->pci_mem64_size - 1, 0,
+			      cfg->pci_mem64_size);
 	aml_res_end(a);
+	acpi_dsdt_prt(a);
 	aml_end(a);
 }
 
