@@ -12,7 +12,6 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/sandbox.h"
-#include "lib/sandbox.h"
 #include "vmm/iothread.h"
 
 static void *iothread_main(void *opaque)
@@ -24,7 +23,6 @@ static void *iothread_main(void *opaque)
 		_exit(1);	/* never serve guest I/O unsandboxed; sandbox_enter said why */
 	sandbox_selftest(SANDBOX_IO);
 	code = loop_run(it->loop);
-
 	if (code < 0)
 		log_err("iothread-%s: event loop failed: %s", it->id, strerror(-code));
 	return NULL;
