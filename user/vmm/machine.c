@@ -21,6 +21,7 @@
 #include "devices/legacy/serial.h"
 #include "devices/machine.h"
 #include "devices/pci/host.h"
+#include "devices/pci/pvpanic_pci.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/rng.h"
 #include "lib/chardev.h"
@@ -46,6 +47,11 @@
 #define PC_PCI_MEM32_BASE	0xC0000000ULL
 #define PC_PCI_MEM32_SIZE	0x20000000ULL
 #define PC_PCI_ECAM_BASE	0xE0000000ULL
+/* I/O BARs; the 64-bit BAR window starts at a 1 GiB boundary above RAM and 4 GiB. */
+#define PC_PCI_IO_BASE		0xC000
+#define PC_PCI_IO_SIZE		0x4000
+#define PC_PCI_MEM64_ALIGN	(1ULL << 30)
+#define PC_PCI_MEM64_SIZE	(32ULL << 30)
 
 /* Why the main loop stopped; the first request wins, a failure always wins. */
 enum pc_outcome {
@@ -87,6 +93,7 @@ struct pc {
 	struct acpi_pm *pm;
 	struct pvpanic *pvpanic;
 	struct pci_host *pci;
+	struct pvpanic_pci *pvpanic_pci;	/* --device pvpanic-pci */
 	struct virtio_rng *rng;		/* --rng */
 	bool irq_err_logged;
 
@@ -183,6 +190,54 @@ static void pc_request(void *opaque, enum machine_request req)
 		return;
 	}
 	pc_outcome(pc, req == MACHINE_POWEROFF ? PC_POWEROFF : PC_RESET);
+}
+
+/* ---- PCI platform services: MSI, irqfd, ioeventfd (devices/machine.h) ---- */
+
+static int pc_msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct pc *pc = opaque;
+
+	return kvm_msi_send(pc->kvm, addr, data);
+}
+
+static int pc_irqfd_add(void *opaque, int efd, uint64_t addr, uint32_t data)
+{
+	struct pc *pc = opaque;
+
+	return kvm_irqfd_add(pc->kvm, efd, addr, data);
+}
+
+static int pc_irqfd_update(void *opaque, int route, uint64_t addr, uint32_t data)
+{
+	struct pc *pc = opaque;
+
+	return kvm_irqfd_update(pc->kvm, route, addr, data);
+}
+
+static void pc_irqfd_del(void *opaque, int route, int efd)
+{
+	struct pc *pc = opaque;
+
+	kvm_irqfd_del(pc->kvm, route, efd);
+}
+
+static int pc_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
+			bool assign)
+{
+	struct pc *pc = opaque;
+
+	return kvm_ioeventfd(pc->kvm, efd, addr, len, pio, assign);
+}
+
+/* KVM drops the irqfds and ioeventfds with the VM in pc_teardown(). */
+static void pc_pci_services(struct pc *pc)
+{
+	pc->ms.msi_send = pc_msi_send;
+	pc->ms.irqfd_add = pc_irqfd_add;
+	pc->ms.irqfd_update = pc_irqfd_update;
+	pc->ms.irqfd_del = pc_irqfd_del;
+	pc->ms.ioeventfd = pc_ioeventfd;
 }
 
 static void pc_vcpu_event(void *opaque, unsigned int index, enum vcpu_event ev)
@@ -500,6 +555,75 @@ static int pc_devices_init(struct pc *pc)
 	return pc_virtio_init(pc);
 }
 
+/*
+ * The BAR windows (design/pci.md): 32-bit below the ECAM, I/O at 0xC000, and
+ * 64-bit from the first 1 GiB boundary at or above max(4 GiB, top of RAM),
+ * 32 GiB long but below the guest's physical address width.
+ */
+static void pc_pci_windows(struct pc *pc, struct pci_host_windows *w)
+{
+	uint64_t top = GUEST_4G, limit = 1ULL << kvm_phys_bits(pc->kvm), base;
+	unsigned int i;
+
+	*w = (struct pci_host_windows){
+		.mem32 = { PC_PCI_MEM32_BASE, PC_PCI_MEM32_SIZE },
+		.io = { PC_PCI_IO_BASE, PC_PCI_IO_SIZE },
+	};
+	for (i = 0; i < pc->mem.nr_regions; i++)
+		if (pc->mem.regions[i].gpa + pc->mem.regions[i].size > top)
+			top = pc->mem.regions[i].gpa + pc->mem.regions[i].size;
+	base = (top + PC_PCI_MEM64_ALIGN - 1) & ~(PC_PCI_MEM64_ALIGN - 1);
+	if (base >= limit) {
+		log_info("pci: no room for a 64-bit BAR window below the %u-bit physical address limit",
+			 kvm_phys_bits(pc->kvm));
+		return;
+	}
+	w->mem64.base = base;
+	w->mem64.size = limit - base < PC_PCI_MEM64_SIZE ? limit - base : PC_PCI_MEM64_SIZE;
+}
+
+/* First free slot from 1 up (slot 0 is the host bridge). */
+static int pc_pci_free_slot(struct pc *pc)
+{
+	unsigned int s;
+
+	for (s = 1; s < PCI_SLOTS; s++)
+		if (!pci_bus_find(&pc->pci->bus, PCI_DEVFN(s, 0)))
+			return (int)s;
+	return -ENOSPC;
+}
+
+/*
+ * After every PCI device registered, before the ACPI tables: --device
+ * pvpanic-pci, then the windows and BAR placement, as firmware would.
+ */
+static int pc_pci_platform_init(struct pc *pc)
+{
+	struct pci_host_windows w;
+	int ret, slot;
+
+	if (pc->cfg->pvpanic_pci) {
+		pc->pvpanic_pci = pvpanic_pci_new(pc_pvpanic_event, pc);
+		slot = pc_pci_free_slot(pc);
+		if (!pc->pvpanic_pci || slot < 0) {
+			log_err("pvpanic-pci: cannot create it or find a free PCI slot");
+			return -ENOSPC;
+		}
+		ret = pci_host_register(pc->pci, pvpanic_pci_dev(pc->pvpanic_pci),
+					PCI_DEVFN(slot, 0));
+		if (ret)
+			return ret;
+	}
+	pc_pci_windows(pc, &w);
+	ret = pci_host_set_windows(pc->pci, &w);
+	if (ret)
+		return ret;
+	ret = pci_host_place_bars(pc->pci);
+	if (ret)
+		log_err("pci: the devices' BARs do not fit the PCI windows");
+	return ret;
+}
+
 static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
 {
 	struct acpi_config cfg = {
@@ -524,6 +648,8 @@ static int pc_acpi_init(struct pc *pc, uint64_t *rsdp)
 		.pci_ecam_base = PC_PCI_ECAM_BASE,
 		.pci_mem32_base = PC_PCI_MEM32_BASE,
 		.pci_mem32_size = PC_PCI_MEM32_SIZE,
+		.pci_mem64_base = pc->pci->win.mem64.base,
+		.pci_mem64_size = pc->pci->win.mem64.size,
 	};
 	struct acpi_tables t = { 0 };
 	int ret;
@@ -572,6 +698,8 @@ static void pc_teardown(struct pc *pc)
 	pc->pm = NULL;
 	pc_virtio_free(pc);
 	pc_disks_detach(pc);
+	pvpanic_pci_free(pc->pvpanic_pci);
+	pc->pvpanic_pci = NULL;
 	pci_host_free(pc->pci);
 	pc->pci = NULL;
 	kvm_vm_destroy(pc->kvm);
@@ -607,6 +735,7 @@ static int pc_build(struct pc *pc)
 		.loop = pc->loop,
 		.iothread = pc_iothread,
 	};
+	pc_pci_services(pc);
 	pc->irq_err_logged = false;
 	__atomic_store_n(&pc->panic_events, 0, __ATOMIC_SEQ_CST);
 	pc->panicked = false;
@@ -632,6 +761,9 @@ static int pc_build(struct pc *pc)
 	if (ret)
 		return ret;
 	ret = pc_disks_attach(pc);
+	if (ret)
+		return ret;
+	ret = pc_pci_platform_init(pc);
 	if (ret)
 		return ret;
 	ret = pc_acpi_init(pc, &boot.rsdp_addr);
