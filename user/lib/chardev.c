@@ -43,6 +43,7 @@ struct chardev {
 	int out_fd;
 	int listen_fd;
 	int pty_slave_fd;	/* held open so the master never sees a hangup */
+	char pty_path[64];	/* the slave's /dev/pts/N */
 	char *sock_path;
 
 	/* Loop thread only. */
@@ -286,6 +287,7 @@ static int chardev_open_pty(struct chardev *cd)
 	}
 	cd->in_fd = fd;
 	cd->out_fd = fd;
+	snprintf(cd->pty_path, sizeof(cd->pty_path), "%s", name);
 	cd->pty_slave_fd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	/* Our own slave fd must not echo guest output back as input. */
 	if (cd->pty_slave_fd >= 0 && tcgetattr(cd->pty_slave_fd, &t) == 0) {
@@ -495,4 +497,9 @@ ssize_t chardev_write(struct chardev *cd, const void *buf, size_t len)
 		ret = chardev_write_locked(cd, buf, len);
 	pthread_mutex_unlock(&cd->lock);
 	return ret;
+}
+
+const char *chardev_pty_path(const struct chardev *cd)
+{
+	return cd && cd->kind == CHARDEV_PTY ? cd->pty_path : NULL;
 }

@@ -37,6 +37,9 @@ void chardev_input_resume(struct chardev *cd);
 /* Write guest output; never blocks a vCPU for long (drops when the peer is gone). */
 ssize_t chardev_write(struct chardev *cd, const void *buf, size_t len);
 
+/* The pty backend's slave path (/dev/pts/N); NULL for other backends. */
+const char *chardev_pty_path(const struct chardev *cd);
+
 /* Restore terminal state (also done by chardev_close); safe to call from atexit. */
 void chardev_restore_all(void);
 
