@@ -106,7 +106,7 @@ struct pc {
 
 /* One --disk: the image stays open across resets, the device is rebuilt. */
 struct pc_disk {
-	char name[16];			/* "virtio-blk0" */
+	char name[24];			/* "virtio-blk0" */
 	struct disk_conf conf;
 	struct block_dev *bd;
 	struct virtio_blk *blk;
