@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/virtio/console.h"
+#include "vmm/chardevs.h"
 #include "vmm/cli.h"
 #include "vmm/disk.h"
 
@@ -265,12 +267,64 @@ static int cli_add_iothread(struct cli_config *cfg, const char *val, char *err, 
 	return 0;
 }
 
+/* --chardev id=ID,backend=...: checked now, opened by the machine. */
+static int cli_add_chardev(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	struct chardevs_spec spec;
+	unsigned int i;
+
+	if (chardevs_parse(val, &spec, err, errlen))
+		return -EINVAL;
+	for (i = 0; i < cfg->nr_chardevs; i++) {
+		struct chardevs_spec other;
+
+		if (!chardevs_parse(cfg->chardevs[i], &other, NULL, 0) &&
+		    !strcmp(other.id, spec.id))
+			return cli_err(err, errlen, "--chardev id '%s' given twice", spec.id);
+	}
+	if (cfg->nr_chardevs == CLI_MAX_CHARDEVS)
+		return cli_err(err, errlen, "more than %d --chardev options", CLI_MAX_CHARDEVS);
+	cfg->chardevs[cfg->nr_chardevs++] = val;
+	return 0;
+}
+
+/* --device virtio-serial[,max-ports=N] and virtserialport / virtconsole ports. */
+static int cli_add_serial_device(struct cli_config *cfg, const char *val, char *err,
+				 size_t errlen)
+{
+	struct virtio_console_port_cfg port;
+
+	if (!strncmp(val, "virtio-serial", 13) && (!val[13] || val[13] == ',')) {
+		unsigned int n = VIRTIO_CONSOLE_MAX_PORTS;
+
+		if (cfg->virtio_serial)
+			return cli_err(err, errlen, "--device virtio-serial given twice");
+		if (val[13] && (strncmp(val + 13, ",max-ports=", 11) ||
+				cli_parse_uint(val + 24, &n) || !n ||
+				n > VIRTIO_CONSOLE_MAX_PORTS))
+			return cli_err(err, errlen, "--device '%s': the only option is "
+				       "max-ports=N (1..%d)", val, VIRTIO_CONSOLE_MAX_PORTS);
+		cfg->virtio_serial = true;
+		cfg->serial_max_ports = n;
+		return 0;
+	}
+	if (virtio_console_port_parse(val, &port, err, errlen))
+		return -EINVAL;
+	if (cfg->nr_serial_ports == CLI_MAX_SERIAL_PORTS)
+		return cli_err(err, errlen, "more than %d serial ports", CLI_MAX_SERIAL_PORTS);
+	cfg->serial_ports[cfg->nr_serial_ports++] = val;
+	return 0;
+}
+
 /* --device NAME: a device without options (repeatable, each name once). */
 static int cli_add_device(struct cli_config *cfg, const char *val, char *err, size_t errlen)
 {
+	if (!strncmp(val, "virtio-serial", 13) || !strncmp(val, "virtserialport", 14) ||
+	    !strncmp(val, "virtconsole", 11))
+		return cli_add_serial_device(cfg, val, err, errlen);
 	if (strcmp(val, "pvpanic-pci"))
-		return cli_err(err, errlen, "--device '%s' is not a known device (pvpanic-pci)",
-			       val);
+		return cli_err(err, errlen, "--device '%s' is not a known device (pvpanic-pci, "
+			       "virtio-serial, virtserialport, virtconsole)", val);
 	if (cfg->pvpanic_pci)
 		return cli_err(err, errlen, "--device %s given twice", val);
 	cfg->pvpanic_pci = true;
@@ -302,7 +356,11 @@ static const struct cli_option cli_run_options[] = {
 	{ "iothread", "id=ID", cli_add_iothread,
 	  "an I/O thread that disks with iothread=ID are served on" },
 	{ "device", "NAME", cli_add_device,
-	  "add a device: pvpanic-pci (pvpanic as PCI 1b36:0011)" },
+	  "add a device: pvpanic-pci (pvpanic as PCI 1b36:0011), "
+	  "virtio-serial[,max-ports=N], virtserialport,chardev=ID[,name=NAME][,nr=N][,id=ID]" },
+	{ "chardev", "id=ID,backend=..", cli_add_chardev,
+	  "named chardev for serial ports: id=ID,backend=unix|file|pty|null[,path=P]"
+	  "[,server=on]" },
 };
 
 #define CLI_NR_RUN_OPTIONS (sizeof(cli_run_options) / sizeof(cli_run_options[0]))

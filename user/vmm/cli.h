@@ -18,6 +18,8 @@
 #define CLI_ERR_MAX		256
 #define CLI_MAX_DISKS		16
 #define CLI_MAX_IOTHREADS	16
+#define CLI_MAX_CHARDEVS	32
+#define CLI_MAX_SERIAL_PORTS	31
 
 enum cli_action {
 	CLI_RUN,
@@ -54,6 +56,14 @@ struct cli_config {
 	const char *iothreads[CLI_MAX_IOTHREADS];
 	unsigned int nr_iothreads;
 	bool pvpanic_pci;	/* --device pvpanic-pci */
+	/* --chardev strings (vmm/chardevs.c parses them; checked here already). */
+	const char *chardevs[CLI_MAX_CHARDEVS];
+	unsigned int nr_chardevs;
+	/* --device virtio-serial[,max-ports=N], --device virtserialport|virtconsole,... */
+	bool virtio_serial;
+	unsigned int serial_max_ports;
+	const char *serial_ports[CLI_MAX_SERIAL_PORTS];
+	unsigned int nr_serial_ports;
 };
 
 /*
