@@ -1,0 +1,57 @@
+# K1-vhost-blk-selftest: insmod vhost-blk.ko into L2's kernel, run the kselftest-style
+# tests/selftests/vhost-blk on a tmpfs file (buffered I/O) and on a loop device opened
+# O_DIRECT (asynchronous direct I/O), then rmmod; dmesg must show no oops, BUG or
+# WARNING. Does not boot L3.
+K=/keel/kmod
+[ -f $K/vhost-blk.ko ] || fail "no vhost-blk.ko in L2: $(grep '^build' $K/result 2>/dev/null)"
+[ -x $K/vhost_blk_test ] || fail "no selftest binary in L2"
+before=$(dmesg | wc -l)
+insmod $K/vhost-blk.ko 2>"$W/insmod.err" || fail "insmod vhost-blk.ko: $(cat "$W/insmod.err")"
+[ -c /dev/vhost-blk ] || fail "insmod ok but no /dev/vhost-blk"
+info "vhost-blk loaded, kernel taint $(cat /proc/sys/kernel/tainted)"
+
+# k1_run NAME ARGS...: one selftest run; its TAP lines are kept in $W/NAME.tap
+k1_run()
+{
+	name=$1
+	shift
+	$K/vhost_blk_test "$@" >"$W/$name.tap" 2>&1
+	rc=$?
+	pass=$(grep -c '^ok ' "$W/$name.tap")
+	nok=$(grep -c '^not ok ' "$W/$name.tap")
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$W/$name.tap" | head -n1)
+	info "selftest on $name: $pass passed, $nok failed of ${plan:-?} (exit $rc)"
+	grep '^not ok ' "$W/$name.tap" | head -n 20 | sed 's/^/# /'
+	[ "$rc" = 0 ] && [ "$nok" = 0 ] && [ -n "$plan" ] && [ "$plan" -gt 0 ] &&
+		[ "$pass" = "$plan" ]
+}
+
+bad=""
+k1_run tmpfs-file || bad="$bad tmpfs-file"
+# a block device opened O_DIRECT: loop over a tmpfs file (tmpfs has no O_DIRECT)
+[ -e /dev/loop-control ] || insmod $K/loop.ko 2>/dev/null
+truncate -s 64M /tmp/k1-disk.img
+dev=$(losetup -f)
+if [ -n "$dev" ] && losetup "$dev" /tmp/k1-disk.img; then
+	k1_run loop-odirect -d "$dev" || bad="$bad loop-odirect"
+	losetup -d "$dev"
+else
+	bad="$bad loop-setup"
+	note "no loop device: $(ls /dev/loop* 2>&1 | head -n 3)"
+fi
+rm -f /tmp/k1-disk.img
+
+rmmod vhost_blk 2>"$W/rmmod.err" || bad="$bad rmmod($(cat "$W/rmmod.err"))"
+[ -c /dev/vhost-blk ] && bad="$bad /dev/vhost-blk-still-there"
+dmesg | tail -n +$((before + 1)) >"$W/dmesg.txt"
+n=$(grep -c 'vhost-blk: queue' "$W/dmesg.txt")
+info "vhost-blk logged $n queue-stopped lines (ratelimited); first:" \
+     "$(grep -m1 'vhost-blk: queue' "$W/dmesg.txt" | sed 's/^\[[^]]*\] //')"
+if grep -qE 'BUG|WARNING|Oops|general protection|RIP:|Call Trace|refcount_t|UBSAN|KASAN|hung_task|blocked for more' \
+	"$W/dmesg.txt"; then
+	grep -E 'BUG|WARNING|Oops|general protection|RIP:|Call Trace|refcount_t|UBSAN|KASAN|blocked' \
+		"$W/dmesg.txt" | head -n 15 | sed 's/^/# /'
+	bad="$bad dmesg-problems"
+fi
+[ -z "$bad" ] || fail "vhost-blk selftest:$bad"
+:
