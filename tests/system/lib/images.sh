@@ -296,6 +296,7 @@ img_l2()
 		img_copy_bin "$root" build/bin/keelctl /keel/bin/keelctl
 	fi
 	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
+	img_kmod_install "$root"
 	img_cpio "$root" "$top"
 	L2_INITRD=$IMG_RUN_DIR/l2-initramfs.cpio
 	cat "$L2_BASE" "$top" >"$L2_INITRD"
@@ -310,6 +311,122 @@ img_vmm_watch()
 		mv "$out.tmp" "$out"
 }
 
+# Debian's linux-headers for the harness kernel (kmod/ builds against them).
+# Sets KDIR; returns non-zero when the packages cannot be had.
+img_kheaders()
+{
+	local d=$HARNESS/headers-$KVER mm p
+	mm=$(echo "$KVER" | cut -d. -f1,2)
+	KDIR=$d/usr/src/linux-headers-$KVER
+	[ -f "$d/.extracted" ] && return 0
+	mkdir -p "$HARNESS/debs"
+	for p in "linux-headers-$KVER" "linux-headers-${KVER%-*}-common" "linux-kbuild-$mm"; do
+		ls "$HARNESS"/debs/"$p"_*.deb >/dev/null 2>&1 && continue
+		img_log "downloading $p"
+		(cd "$HARNESS/debs" && apt-get download -q "$p" >/dev/null 2>&1) ||
+			{ img_log "apt-get download $p failed"; return 1; }
+	done
+	rm -rf "$d"
+	for p in "linux-headers-$KVER" "linux-headers-${KVER%-*}-common" "linux-kbuild-$mm"; do
+		dpkg-deb -x "$(ls "$HARNESS"/debs/"$p"_*.deb | head -n1)" "$d" || return 1
+	done
+	# the arch tree includes the common tree by absolute path
+	sed -i "s|^include /usr/src/|include $(realpath "$d")/usr/src/|" "$KDIR/Makefile"
+	touch "$d/.extracted"
+}
+
+# checkpatch.pl from Debian's linux-source tarball (STYLE.md). Sets CHECKPATCH.
+img_checkpatch()
+{
+	local d=$HARNESS/checkpatch mm deb
+	mm=$(echo "$KVER" | cut -d. -f1,2)
+	CHECKPATCH=$d/linux-source-$mm/scripts/checkpatch.pl
+	[ -f "$CHECKPATCH" ] && return 0
+	deb=$(ls "$HARNESS"/debs/linux-source-"$mm"_*.deb 2>/dev/null | head -n1)
+	if [ -z "$deb" ]; then
+		img_log "downloading linux-source-$mm (for checkpatch.pl)"
+		(cd "$HARNESS/debs" && apt-get download -q "linux-source-$mm" >/dev/null 2>&1) ||
+			return 1
+		deb=$(ls "$HARNESS"/debs/linux-source-"$mm"_*.deb | head -n1)
+	fi
+	mkdir -p "$d"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$mm.tar.xz" |
+		tar -xJ -C "$d" "linux-source-$mm/scripts/checkpatch.pl" \
+			"linux-source-$mm/scripts/spelling.txt" \
+			"linux-source-$mm/scripts/const_structs.checkpatch"
+	[ -f "$CHECKPATCH" ]
+}
+
+# Host-side build of kmod/ against the harness kernel, warning-free with W=1
+# and checkpatch-clean, plus the selftest (design/vhost-blk.md). Never fails:
+# $HARNESS/kmod/result says "<what> ok|fail|skip [reason]" for the K1 scenarios.
+img_kmod()
+{
+	local out=$HARNESS/kmod src=$HARNESS/kmod/src n f
+	img_newer "$out/result" kmod tests/selftests/vhost-blk $SYSDIR/lib/images.sh ||
+		return 0
+	img_log "building kmod/ against linux-headers-$KVER"
+	rm -rf "$out"
+	mkdir -p "$out"
+	if ! img_kheaders; then
+		echo "build skip linux-headers-$KVER not available" >"$out/result"
+		return 0
+	fi
+	cp -r kmod "$src"
+	rm -f "$src"/*.ko "$src"/*/*.o
+	if ! make -C "$KDIR" M="$(realpath "$src")" W=1 modules >"$out/build.log" 2>&1; then
+		echo "build fail make exited non-zero" >>"$out/result"
+	else
+		n=$(grep -c -E 'warning:|error:' "$out/build.log")
+		if [ "$n" = 0 ]; then
+			echo "build ok" >>"$out/result"
+		else
+			echo "build fail $n compiler warnings with W=1" >>"$out/result"
+		fi
+		cp "$src/vhost-blk.ko" "$out/"
+	fi
+	if img_checkpatch; then
+		n=0
+		for f in $(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort); do
+			perl "$CHECKPATCH" --no-tree --terse -f "$f" >>"$out/checkpatch.log" 2>&1 ||
+				n=$((n + 1))
+		done
+		if [ $n = 0 ]; then
+			echo "checkpatch ok" >>"$out/result"
+		else
+			echo "checkpatch fail $n files with problems" >>"$out/result"
+		fi
+	else
+		echo "checkpatch skip linux-source not available" >>"$out/result"
+	fi
+	if gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Ikmod/include/uapi -static \
+		-o "$out/vhost_blk_test" tests/selftests/vhost-blk/vhost_blk_test.c \
+		>>"$out/build.log" 2>&1; then
+		echo "selftest ok" >>"$out/result"
+	else
+		echo "selftest fail the selftest did not build" >>"$out/result"
+	fi
+	# a block device for the O_DIRECT run
+	f=$(find "$KROOT/lib/modules/$KVER" -name loop.ko -o -name loop.ko.xz | head -n1)
+	case $f in
+	*.xz) xz -dc "$f" >"$out/loop.ko" ;;
+	?*) cp "$f" "$out/loop.ko" ;;
+	esac
+	return 0
+}
+
+# img_kmod_install ROOT: put the kmod results into L2 under /keel/kmod.
+img_kmod_install()
+{
+	local f
+	[ -d "$HARNESS/kmod" ] || return 0
+	mkdir -p "$1/keel/kmod"
+	for f in result build.log checkpatch.log vhost-blk.ko vhost_blk_test loop.ko; do
+		[ -e "$HARNESS/kmod/$f" ] && cp "$HARNESS/kmod/$f" "$1/keel/kmod/"
+	done
+	return 0
+}
+
 # img_all: everything L2 needs. Returns non-zero with a message on failure,
 # 3 when Debian's kernel cannot be had (no network, no apt lists).
 img_all()
@@ -322,7 +439,7 @@ img_all()
 	if ! img_kernel; then
 		st=3
 	else
-		img_vmm_watch && img_l3 && img_l2_base
+		img_vmm_watch && img_l3 && img_l2_base && img_kmod
 		st=$?
 	fi
 	flock -u "$IMG_LOCK"
