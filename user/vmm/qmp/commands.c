@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vmm/qmp/commands.h"
+#include "vmm/qmp/devices.h"
 
 static int qmp_cmd_query_status(void *opaque, json_t *args, json_t **ret,
 				struct qmp_error *err)
@@ -233,6 +234,16 @@ static int qmp_cmd_query_block(void *opaque, json_t *args, json_t **ret,
 }
 
 const struct qmp_command qmp_machine_commands[] = {
+	{ .name = "chardev-add", .fn = qmp_cmd_chardev_add,
+	  .args = { { "id", QMP_ARG_STR, false }, { "backend", QMP_ARG_OBJECT, false } } },
+	{ .name = "chardev-remove", .fn = qmp_cmd_chardev_remove,
+	  .args = { { "id", QMP_ARG_STR, false } } },
+	{ .name = "device_add", .fn = qmp_cmd_device_add,
+	  .args = { { "driver", QMP_ARG_STR, false }, { "id", QMP_ARG_STR, true },
+		    { "chardev", QMP_ARG_STR, true }, { "name", QMP_ARG_STR, true },
+		    { "nr", QMP_ARG_INT, true }, { "bus", QMP_ARG_STR, true } } },
+	{ .name = "device_del", .fn = qmp_cmd_device_del,
+	  .args = { { "id", QMP_ARG_STR, false } } },
 	{ .name = "query-pci", .fn = qmp_cmd_query_pci },
 	{ .name = "query-block", .fn = qmp_cmd_query_block },
 	{ .name = "query-status", .fn = qmp_cmd_query_status },

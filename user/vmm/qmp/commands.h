@@ -61,10 +61,13 @@ struct qmp_machine_ops {
 				    unsigned int max);
 };
 
+struct qmp_devices;
+
 struct qmp_machine {
 	const struct qmp_machine_ops *ops;
 	void *opaque;
 	struct qmp_server *srv;		/* for STOP / RESUME / POWERDOWN events */
+	struct qmp_devices *devices;	/* chardevs and serial ports (vmm/qmp/devices.h) */
 };
 
 /* The table to hand qmp_server_new() with a struct qmp_machine as opaque. */
