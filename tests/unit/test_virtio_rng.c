@@ -19,6 +19,7 @@
 #include "devices/virtio/rng.h"
 #include "fake_machine.h"
 #include "lib/loop.h"
+#include "vmm/cli.h"
 
 #define RAM_SIZE	(1 << 20)
 #define QSZ		8
@@ -80,6 +81,40 @@ static void test_parse_errors(void **state)
 	/* The largest accepted values. */
 	assert_int_equal(virtio_rng_parse("max-bytes=4294967295,period=3600000", &c, err,
 					  sizeof(err)), 0);
+}
+
+/* keel run's --rng: the value is optional, so the next option is not taken for it. */
+static int cli(struct cli_config *cfg, const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = { "keel", "run", "--kernel", "vmlinux", (char *)a1, (char *)a2,
+			 (char *)a3, NULL };
+	int argc = 4 + !!a1 + !!a2 + !!a3;
+
+	return cli_parse(argc, argv, cfg, err, sizeof(err));
+}
+
+static void test_cli_option(void **state)
+{
+	struct cli_config cfg;
+
+	assert_int_equal(cli(&cfg, NULL, NULL, NULL), CLI_RUN);
+	assert_false(cfg.rng);
+	assert_int_equal(cli(&cfg, "--rng", NULL, NULL), CLI_RUN);
+	assert_true(cfg.rng);
+	assert_string_equal(cfg.rng_cfg.source, "");
+	assert_int_equal(cli(&cfg, "--rng", "--cpus", "2"), CLI_RUN);
+	assert_true(cfg.rng);
+	assert_int_equal(cfg.cpus, 2);
+	assert_int_equal(cli(&cfg, "--rng", "source=/dev/hwrng,max-bytes=1024", NULL), CLI_RUN);
+	assert_string_equal(cfg.rng_cfg.source, "/dev/hwrng");
+	assert_int_equal(cfg.rng_cfg.max_bytes, 1024);
+	assert_int_equal(cfg.rng_cfg.period_ms, 1000);
+	assert_int_equal(cli(&cfg, "--rng=period=10,max-bytes=1", NULL, NULL), CLI_RUN);
+	assert_int_equal(cfg.rng_cfg.period_ms, 10);
+	assert_int_equal(cli(&cfg, "--rng", "bogus", NULL), -EINVAL);
+	assert_true(strstr(err, "--rng") != NULL);
+	assert_int_equal(cli(&cfg, "--rng=", NULL, NULL), CLI_RUN);
+	assert_true(cfg.rng);
 }
 
 /* ---- budget ---- */
@@ -408,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_defaults),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_cli_option),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_getrandom),
 		cmocka_unit_test(test_file_source_and_error),
