@@ -23,6 +23,7 @@
 #include "devices/pci/host.h"
 #include "devices/pci/pvpanic_pci.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/rng.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
@@ -31,12 +32,14 @@
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
+#include "vmm/chardevs.h"
 #include "vmm/coredump.h"
 #include "vmm/disk.h"
 #include "vmm/guest_mem.h"
 #include "vmm/iothread.h"
 #include "vmm/machine.h"
 #include "vmm/qmp/commands.h"
+#include "vmm/qmp/devices.h"
 #include "vmm/qmp/pci.h"
 #include "vmm/qmp/qmp.h"
 #include "vmm/vcpu.h"
@@ -102,6 +105,11 @@ struct pc {
 	unsigned int nr_iothreads;
 	struct pc_disk *disks;
 	unsigned int nr_disks;
+
+	/* --chardev registry and the virtio-serial model: once per run (F27). */
+	struct chardevs *chardevs;
+	struct virtio_console *vserial;
+	struct qmp_devices qmp_devices;
 };
 
 /* One --disk: the image stays open across resets, the device is rebuilt. */
@@ -353,6 +361,108 @@ static void pc_virtio_free(struct pc *pc)
 {
 	virtio_rng_free(pc->rng);
 	pc->rng = NULL;
+}
+
+/* ---- chardevs and serial ports (--chardev, --device virtio-serial/virtserialport) ---- */
+
+#define PC_VIRTIO_SERIAL_SLOT	5
+
+/* On the main loop: a port is gone; its chardev may be reused or removed. */
+static void pc_console_port_gone(void *opaque, const char *id, struct chardev *cd)
+{
+	struct pc *pc = opaque;
+
+	chardevs_release(pc->chardevs, cd);
+	qmp_devices_deleted(pc->qmp, id);
+}
+
+/* Once per run: open the --chardev backends, make the model and its ports. */
+static int pc_console_open(struct pc *pc)
+{
+	const struct cli_config *cfg = pc->cfg;
+	struct virtio_console_config vcc = {
+		.name = "virtio-serial0", .max_ports = cfg->serial_max_ports, .loop = pc->loop,
+		.port_gone = pc_console_port_gone, .opaque = pc,
+	};
+	char err[256];
+	unsigned int i;
+	int ret = 0;
+
+	pc->chardevs = chardevs_new(pc->loop);
+	if (!pc->chardevs)
+		return -ENOMEM;
+	pc->qmp_devices.chardevs = pc->chardevs;
+	pc->qmp_machine.devices = &pc->qmp_devices;
+	for (i = 0; i < cfg->nr_chardevs; i++) {
+		struct chardevs_spec spec;
+
+		ret = chardevs_parse(cfg->chardevs[i], &spec, err, sizeof(err));
+		if (!ret)
+			ret = chardevs_add(pc->chardevs, &spec, NULL, 0, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
+	if (!cfg->virtio_serial) {
+		if (cfg->nr_serial_ports) {
+			log_err("--device virtserialport needs --device virtio-serial");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	pc->vserial = virtio_console_new(&vcc);
+	if (!pc->vserial)
+		return -ENOMEM;
+	pc->qmp_devices.console = pc->vserial;
+	for (i = 0; i < cfg->nr_serial_ports; i++) {
+		struct virtio_console_port_cfg port;
+		struct chardev *cd;
+
+		ret = virtio_console_port_parse(cfg->serial_ports[i], &port, err, sizeof(err));
+		if (ret)
+			break;
+		cd = chardevs_claim(pc->chardevs, port.chardev, &ret, err, sizeof(err));
+		if (!cd)
+			break;
+		ret = virtio_console_port_add(pc->vserial, &port, cd, err, sizeof(err));
+		if (ret)
+			break;
+	}
+	if (ret)
+		log_err("--device %s: %s", cfg->serial_ports[i], err);
+	return ret;
+}
+
+/* Every incarnation: the virtio-serial PCI function. */
+static int pc_console_attach(struct pc *pc)
+{
+	struct pci_device *dev;
+	int ret;
+
+	if (!pc->vserial)
+		return 0;
+	dev = virtio_console_attach(pc->vserial, &pc->ms);
+	if (!dev)
+		return -ENOMEM;
+	ret = pc_virtio_register(pc, dev, PC_VIRTIO_SERIAL_SLOT);
+	if (ret)
+		log_err("virtio-serial0: cannot put it on PCI bus 0: %s", strerror(-ret));
+	return ret;
+}
+
+static void pc_console_detach(struct pc *pc)
+{
+	if (pc->vserial)
+		virtio_console_detach(pc->vserial);
+}
+
+static void pc_console_close(struct pc *pc)
+{
+	virtio_console_free(pc->vserial);
+	pc->vserial = NULL;
+	chardevs_free(pc->chardevs);
+	pc->chardevs = NULL;
 }
 
 /* ---- guest disks (--iothread, --disk): user/vmm/disk.c, devices/virtio/blk.c ---- */
@@ -698,6 +808,7 @@ static void pc_teardown(struct pc *pc)
 	pc->pm = NULL;
 	pc_virtio_free(pc);
 	pc_disks_detach(pc);
+	pc_console_detach(pc);
 	pvpanic_pci_free(pc->pvpanic_pci);
 	pc->pvpanic_pci = NULL;
 	pci_host_free(pc->pci);
@@ -761,6 +872,9 @@ static int pc_build(struct pc *pc)
 	if (ret)
 		return ret;
 	ret = pc_disks_attach(pc);
+	if (ret)
+		return ret;
+	ret = pc_console_attach(pc);
 	if (ret)
 		return ret;
 	ret = pc_pci_platform_init(pc);
@@ -1182,6 +1296,11 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		ret = MACHINE_EXIT_USAGE;
 		goto out;
 	}
+	/* So is a chardev or serial port that cannot be set up. */
+	if (pc_console_open(pc)) {
+		ret = MACHINE_EXIT_USAGE;
+		goto out;
+	}
 
 	if (pc_build(pc)) {
 		pc_teardown(pc);
@@ -1224,6 +1343,7 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 out:
 	pc_disks_close(pc);
 	qmp_server_free(pc->qmp);
+	pc_console_close(pc);
 	if (pc->console)
 		chardev_close(pc->console);
 	if (pc->loop && pc->sigfd >= 0)
