@@ -110,7 +110,7 @@ img_busybox_root()
 
 # Debian's modules L3 loads at once (with their dependencies): the PCI virtio
 # transport and devices, and the pvpanic drivers (ISA/ACPI QEMU0001 and PCI).
-L3_MODULES="virtio_pci virtio_blk virtio-rng pvpanic-mmio pvpanic-pci"
+L3_MODULES="virtio_pci virtio_blk virtio-rng virtio_console pvpanic-mmio pvpanic-pci"
 
 # img_copy_mods MODDIR DEST NAME...: NAMEs and their dependencies as DEST/<m>.ko,
 # in load order in DEST/order.
