@@ -38,6 +38,9 @@ static void pvpanic_pci_write(void *dev, uint64_t offset, const void *data,
 		log_warn("%s: guest wrote %#x to BAR 0; unknown bits %#x ignored", p->pci.name,
 			 val, val & ~PVPANIC_EVENTS);
 	val &= PVPANIC_EVENTS;
+	if (val)
+		log_info("%s: guest reported %s", p->pci.name,
+			 val & PVPANIC_PANICKED ? "a panic" : "its crash kernel loaded");
 	if (val && p->on_event)
 		p->on_event(p->opaque, val);
 }
