@@ -296,6 +296,7 @@ img_l2()
 		img_copy_bin "$root" build/bin/keelctl /keel/bin/keelctl
 	fi
 	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
+	cp "$HARNESS/keel-sockcat" "$root/keel/bin/keel-sockcat"
 	img_kmod_install "$root"
 	img_cpio "$root" "$top"
 	L2_INITRD=$IMG_RUN_DIR/l2-initramfs.cpio
@@ -306,6 +307,15 @@ img_l2()
 img_vmm_watch()
 {
 	local out=$HARNESS/vmm-watch src=$SYSDIR/l2/vmm_watch.c
+	img_newer "$out" "$src" || return 0
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out.tmp" "$src" &&
+		mv "$out.tmp" "$out"
+}
+
+# keel-sockcat: static unix-socket client, the L2 end of chardev scenarios (F27).
+img_sockcat()
+{
+	local out=$HARNESS/keel-sockcat src=$SYSDIR/l2/sockcat.c
 	img_newer "$out" "$src" || return 0
 	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out.tmp" "$src" &&
 		mv "$out.tmp" "$out"
@@ -439,7 +449,7 @@ img_all()
 	if ! img_kernel; then
 		st=3
 	else
-		img_vmm_watch && img_l3 && img_l2_base && img_kmod
+		img_vmm_watch && img_sockcat && img_l3 && img_l2_base && img_kmod
 		st=$?
 	fi
 	flock -u "$IMG_LOCK"
