@@ -17,6 +17,8 @@ k1_run()
 	shift
 	$K/vhost_blk_test "$@" >"$W/$name.tap" 2>&1
 	rc=$?
+	# the whole TAP stream goes to L2's console (build/test-logs/system-console.log)
+	sed "s/^/vhost-blk-selftest $name: /" "$W/$name.tap" >/dev/console 2>/dev/null
 	pass=$(grep -c '^ok ' "$W/$name.tap")
 	nok=$(grep -c '^not ok ' "$W/$name.tap")
 	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$W/$name.tap" | head -n1)
