@@ -1,0 +1,28 @@
+# F13-virtio-rng: with --rng (getrandom), L3's virtio_rng driver binds keel's
+# virtio-rng-pci (1af4:1044), becomes the current hwrng, and /dev/hwrng gives bytes
+# that are not all equal.
+VMM_TIMEOUT=150
+L3_CMDLINE_EXTRA="keel.rngbytes=4096"
+vmm_boot pvh 1 rng --rng
+L3_CMDLINE_EXTRA=
+expect_exit0 poweroff
+grep -E 'L3: (hwrng|insmod|rng|pci-dev:.*virtio)' "$W/vmm.txt" | sed 's/^.*L3: /## /'
+p=$(fact pci)
+case " $p " in
+*:1af4:1044" "*) ;;
+*) fail "L3 sees no virtio-rng PCI function 1af4:1044 (saw: ${p:-nothing})" ;;
+esac
+expect_line 'L3: pci-dev: .*driver=virtio-pci' "no PCI function is bound to virtio-pci"
+h=$(fact hwrng)
+[ "$h" = virtio_rng.0 ] || fail "L3's current hwrng is '${h:-none}', want virtio_rng.0"
+grep -q 'L3: rng-read-failed' "$W/vmm.txt" &&
+	fail "reading /dev/hwrng failed: $(sed -n 's/.*L3: rng-read-failed: //p' "$W/vmm.txt")"
+set -- $(sed -n 's/.*L3: rng bytes=\([0-9]*\) distinct=\([0-9]*\) ms=\([0-9]*\).*/\1 \2 \3/p' \
+	"$W/vmm.txt" | head -n1)
+[ $# = 3 ] || fail "L3 printed no rng result line"
+[ "$1" = 4096 ] || fail "L3 read $1 bytes from /dev/hwrng, want 4096"
+# 4096 random bytes take nearly all 256 values; a stuck or zero source takes 1
+[ "$2" -ge 200 ] || fail "the 4096 bytes from /dev/hwrng take only $2 distinct values"
+info "4096 bytes from /dev/hwrng in $3 ms (L3 clock), $2 distinct byte values"
+no_kernel_problems
+:
