@@ -124,10 +124,18 @@ demo: deps all
 bench: deps all
 	@tests/bench/run
 
+# Host kernel modules (Documentation/vhost-blk.md): `make kmod KDIR=<headers>` builds
+# in kmod/; plain `make kmod` builds against the harness kernel's Debian headers as
+# the system tests do (results in build/harness/kmod/).
+kmod:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C kmod KDIR="$(KDIR)" W=1; else \
+		bash -c '. tests/system/lib/images.sh && img_kernel && img_kmod && \
+			 cat "$$HARNESS/kmod/result"'; fi
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/obj-fuzz $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests
 
-.PHONY: all unit fuzz deps test demo bench clean
+.PHONY: all unit fuzz deps test demo bench clean kmod
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/obj-fuzz -name '*.d' 2>/dev/null)
