@@ -30,8 +30,13 @@ wait_event()
 	done
 }
 
+# keel serves many QMP clients on one socket; QEMU one per monitor, so it gets two
+EV=$S
 cmd=$(vmm_cmd pvh 1 serial --device virtio-serial --qmp "unix:$S,server")
-[ "$KEEL_VMM" = qemu ] && cmd="$cmd -qmp unix:$S,server=on,wait=off"
+if [ "$KEEL_VMM" = qemu ]; then
+	EV=$W/qmp-events.sock
+	cmd="$cmd -qmp unix:$S,server=on,wait=off -qmp unix:$EV,server=on,wait=off"
+fi
 note "run: $cmd"
 eval "vmm-watch -o '$W/vmm.log' -t $VMM_TIMEOUT -r 256 -- $cmd" >"$W/watch.out" 2>&1 &
 boot=$!
@@ -39,7 +44,7 @@ echo $boot >>"$W/pids"
 n=0
 while [ ! -S "$S" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
 [ -S "$S" ] || fail "$KEEL_VMM did not create the QMP socket $S"
-keelctl "$S" events >"$W/events.txt" 2>&1 &
+keelctl "$EV" events >"$W/events.txt" 2>&1 &
 echo $! >>"$W/pids"
 wait_line 'L3: serial-waiting' 150 || fail "L3 never reached the serial test"
 tr -d '\r' <"$W/vmm.log" | grep -q 'L3: insmod-failed=virtio_console' &&
