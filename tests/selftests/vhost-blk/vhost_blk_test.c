@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/fs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
@@ -589,8 +590,8 @@ static void test_dirty_log(void)
 {
 	struct gdev d;
 	struct gvq *q;
-	uint64_t data = DIRTY_GPA, ring = RING_GPA(0);
-	int st;
+	uint64_t data = DIRTY_GPA, ring = RING_GPA(0), v = 0;
+	int st, logfd;
 
 	memset(log_bitmap, 0, sizeof(log_bitmap));
 	if (dev_open(&d) ||
@@ -601,6 +602,9 @@ static void test_dirty_log(void)
 		return;
 	}
 	q = &d.vq[0];
+	logfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ioctl(d.fd, VHOST_SET_LOG_FD, &logfd))
+		diag("VHOST_SET_LOG_FD: %s", strerror(errno));
 	fill_pattern(g2h(data + 0x3000), 4096, 5);
 	/* IN writes pages data..data+2 (12 KiB); OUT only reads data+3 */
 	st = blk_do(q, VIRTIO_BLK_T_IN, 0, data, 3 * 4096, 2, false, NULL);
@@ -608,7 +612,9 @@ static void test_dirty_log(void)
 	tap(st == VIRTIO_BLK_S_OK && log_bit(data) && log_bit(data + 0x1000) &&
 	    log_bit(data + 0x2000) && !log_bit(data + 0x3000) && !log_bit(data + 0x4000),
 	    "dirty log: bits set for the 3 pages IN wrote, not for the page OUT read");
-	tap(log_bit(ring + 0x2000), "dirty log: bit set for the used ring page");
+	tap(log_bit(ring + 0x2000) && read(logfd, &v, sizeof(v)) == sizeof(v) && v,
+	    "dirty log: bit set for the used ring page, log eventfd signalled");
+	close(logfd);
 	dev_close(&d);
 }
 
@@ -841,6 +847,160 @@ static void test_close_states(void)
 	    "backend detached in flight)");
 }
 
+/* Ioctl arguments a VMM could get wrong: refused with the right errno. */
+static void test_bad_ioctls(struct gdev *d)
+{
+	uint64_t buf[(sizeof(struct vhost_memory) +
+		      sizeof(struct vhost_memory_region)) / 8] = { 0 };
+	struct vhost_memory *mt = (struct vhost_memory *)buf;
+	struct vhost_vring_state st = { .index = 0 };
+	struct vhost_vring_addr a = { .index = 0 };
+	struct vhost_blk_backend be = { .fd = -1 };
+	int pfd[2], bad = 0, r;
+	const char *what = "";
+	pid_t pid;
+
+#define EXPECT(call, err) do {						\
+		r = (call);						\
+		if (!r || errno != (err)) {				\
+			bad++;						\
+			what = #call;					\
+			diag("%s: %d %s", #call, r, strerror(errno));	\
+		}							\
+	} while (0)
+	st.num = 0;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_NUM, &st), EINVAL);
+	st.num = 3;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_NUM, &st), EINVAL);
+	st.num = 2048;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_NUM, &st), EINVAL);
+	st.index = VHOST_BLK_MAX_QUEUES;
+	st.num = 64;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_NUM, &st), ENOBUFS);
+	a.desc_user_addr = (uintptr_t)d->vq[0].desc + 8;
+	a.avail_user_addr = (uintptr_t)d->vq[0].avail;
+	a.used_user_addr = (uintptr_t)d->vq[0].used;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_ADDR, &a), EINVAL);
+	a.desc_user_addr = 0xffff888000000000ULL;
+	EXPECT(ioctl(d->fd, VHOST_SET_VRING_ADDR, &a), EFAULT);
+	mt->nregions = 1;
+	mt->regions[0] = (struct vhost_memory_region){ 0, 1 << 20, 0xffff888000000000ULL, 0 };
+	EXPECT(ioctl(d->fd, VHOST_SET_MEM_TABLE, mt), EINVAL);
+	mt->regions[0] = (struct vhost_memory_region){ 0, 0, (uintptr_t)mem, 0 };
+	EXPECT(ioctl(d->fd, VHOST_SET_MEM_TABLE, mt), EINVAL);
+	mt->regions[0] = (struct vhost_memory_region){ ~0ULL - 4095, 8192, (uintptr_t)mem, 0 };
+	EXPECT(ioctl(d->fd, VHOST_SET_MEM_TABLE, mt), EINVAL);
+	mt->nregions = 65;
+	EXPECT(ioctl(d->fd, VHOST_SET_MEM_TABLE, mt), EINVAL);
+	if (pipe(pfd) == 0) {
+		be.fd = pfd[0];
+		EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EINVAL);
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	be.fd = 9999;
+	EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EBADF);
+	be.fd = backend_fd;
+	be.reserved[1] = 1;
+	EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EINVAL);
+	/* another process (another mm) may not drive the device */
+	pid = fork();
+	if (pid == 0) {
+		st.index = 0;
+		st.num = 64;
+		_exit(ioctl(d->fd, VHOST_SET_VRING_NUM, &st) == -1 && errno == EPERM ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &r, 0) != pid || !WIFEXITED(r) || WEXITSTATUS(r)) {
+		bad++;
+		what = "a child process was not refused with EPERM";
+	}
+#undef EXPECT
+	r = blk_do(&d->vq[0], VIRTIO_BLK_T_IN, 0, galloc(4096), 4096, 1, false, NULL);
+	tap(!bad && r == VIRTIO_BLK_S_OK,
+	    "bad ioctl arguments refused (%d wrong%s%s), device still works (status %d)",
+	    bad, bad ? ", last: " : "", what, r);
+}
+
+/* A full ring of requests in flight at once, then GET_VRING_BASE. */
+static void test_full_ring(struct gdev *d)
+{
+	struct gvq *q = &d->vq[2];
+	struct vhost_vring_state st = { .index = 2 };
+	unsigned int i, n = NUM / 3, bad = 0;
+	uint64_t data[NUM / 3];
+	uint32_t len = 8192;
+
+	for (i = 0; i < n; i++) {
+		data[i] = galloc(len);
+		fill_pattern(g2h(data[i]), len, 1000 + i);
+		blk_req(q, VIRTIO_BLK_T_OUT, 16384 + i * 16, data[i], len, 1, false);
+	}
+	vq_kick(q);
+	if (vq_wait(q, n, 20000) != (int)n)
+		bad = n;
+	for (i = 0; i < n && !bad; i++)
+		bad += vq_take(q, NULL) != VIRTIO_BLK_S_OK;
+	for (i = 0; i < n; i++) {
+		memset(g2h(data[i]), 0, len);
+		blk_req(q, VIRTIO_BLK_T_IN, 16384 + i * 16, data[i], len, 1, false);
+	}
+	vq_kick(q);
+	if (vq_wait(q, n, 20000) != (int)n)
+		bad += n;
+	for (i = 0; i < n && bad < n; i++) {
+		bad += vq_take(q, NULL) != VIRTIO_BLK_S_OK;
+		fill_pattern(g2h(DATA_GPA - 8192), len, 1000 + i);
+		bad += memcmp(g2h(data[i]), g2h(DATA_GPA - 8192), len) != 0;
+	}
+	tap(!bad, "%u OUT then %u IN requests in flight together on one queue (%u bad)",
+	    n, n, bad);
+	if (ioctl(d->fd, VHOST_GET_VRING_BASE, &st))
+		st.num = ~0u;
+	tap(st.num == q->avail_idx, "GET_VRING_BASE returns %u, avail idx %u",
+	    st.num, q->avail_idx);
+}
+
+/* The memory table may change while queues are running. */
+static void test_mem_update(struct gdev *d)
+{
+	uint64_t buf[(sizeof(struct vhost_memory) +
+		      2 * sizeof(struct vhost_memory_region)) / 8] = { 0 };
+	struct vhost_memory *mt = (struct vhost_memory *)buf;
+	uint64_t data = REGION1 - 4096;
+	int r, st;
+
+	/* one region now, through the first mapping only */
+	mt->nregions = 1;
+	mt->regions[0] = (struct vhost_memory_region){ 0, MEM_SIZE, (uintptr_t)mem, 0 };
+	r = ioctl(d->fd, VHOST_SET_MEM_TABLE, mt);
+	fill_pattern(g2h(data), 8192, 77);
+	st = blk_do(&d->vq[1], VIRTIO_BLK_T_OUT, 300, data, 8192, 1, false, NULL);
+	tap(!r && st == VIRTIO_BLK_S_OK && backend_matches(g2h(data), 8192, 300 * 512ULL),
+	    "SET_MEM_TABLE while running: requests use the new table (status %d)", st);
+}
+
+/* Rings in memory the VMM unmaps: a fault, the queue stops, no oops. */
+static void test_unmapped_ring(struct gdev *d)
+{
+	struct vhost_vring_addr a = { .index = 3 };
+	struct gvq *q = &d->vq[3];
+	struct pollfd p = { .fd = q->err, .events = POLLIN };
+	uint8_t *r = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t v;
+	int st, got;
+
+	a.desc_user_addr = (uintptr_t)r;
+	a.avail_user_addr = (uintptr_t)r + 0x1000;
+	a.used_user_addr = (uintptr_t)r + 0x2000;
+	st = ioctl(d->fd, VHOST_SET_VRING_ADDR, &a);
+	munmap(r, 0x4000);
+	vq_kick(q);
+	got = poll(&p, 1, 3000) == 1 && read(q->err, &v, sizeof(v)) == sizeof(v);
+	tap(!st && got && stats_get(d).q[3].broken,
+	    "rings unmapped by the VMM: queue 3 stops on the fault");
+}
+
 static void test_readonly(struct gdev *d)
 {
 	uint64_t data = galloc(4096);
@@ -921,7 +1081,7 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 4;
 	}
-	printf("1..%zu\n", 27 + sizeof(hostiles) / sizeof(hostiles[0]));
+	printf("1..%zu\n", 32 + sizeof(hostiles) / sizeof(hostiles[0]));
 	diag("backend %s%s", backend_path ?: "tmp file", backend_direct ? " (O_DIRECT)" : "");
 
 	test_features();
@@ -935,6 +1095,10 @@ int main(int argc, char **argv)
 	test_requests(&d);
 	test_readonly(&d);
 	test_multiqueue(&d);
+	test_bad_ioctls(&d);
+	test_full_ring(&d);
+	test_mem_update(&d);
+	test_unmapped_ring(&d);
 	dev_close(&d);
 	test_event_idx();
 	test_dirty_log();

@@ -43,6 +43,9 @@ else
 fi
 rm -f /tmp/k1-disk.img
 
+# every fd is closed now: no worker may be left
+left=$(ps | grep -c '\[vhost-blk-[0-9]')
+[ "$left" = 0 ] || bad="$bad $left-workers-left"
 rmmod vhost_blk 2>"$W/rmmod.err" || bad="$bad rmmod($(cat "$W/rmmod.err"))"
 [ -c /dev/vhost-blk ] && bad="$bad /dev/vhost-blk-still-there"
 dmesg | tail -n +$((before + 1)) >"$W/dmesg.txt"
