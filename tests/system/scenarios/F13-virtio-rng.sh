@@ -7,7 +7,7 @@ vmm_boot pvh 1 rng --rng
 L3_CMDLINE_EXTRA=
 expect_exit0 poweroff
 grep -E 'L3: (hwrng|insmod|rng|pci-dev:.*virtio)' "$W/vmm.txt" | sed 's/^.*L3: /## /'
-p=$(fact pci)
+p=$(sed -n 's/.*L3: pci=//p' "$W/vmm.txt" | head -n1)
 case " $p " in
 *:1af4:1044" "*) ;;
 *) fail "L3 sees no virtio-rng PCI function 1af4:1044 (saw: ${p:-nothing})" ;;
