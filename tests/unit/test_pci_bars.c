@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devices/legacy/pvpanic.h"
 #include "devices/pci/host.h"
+#include "devices/pci/pvpanic_pci.h"
 #include "fake_machine.h"
 
 #define ECAM	0xE0000000ULL
@@ -351,6 +353,56 @@ static void test_swizzle_table(void **state)
 	assert_int_equal(PCI_INTX_GSI(3, 4), 18);
 }
 
+static unsigned int panic_events, panic_calls;
+
+static void on_panic(void *opaque, unsigned int events)
+{
+	panic_events |= events;
+	panic_calls++;
+}
+
+/* pvpanic-pci: a real device through placement and dispatch. */
+static void test_pvpanic_pci(void **state)
+{
+	struct pvpanic_pci *p = pvpanic_pci_new(on_panic, NULL);
+	struct pci_device *d;
+	uint8_t b;
+	uint32_t v;
+
+	assert_non_null(p);
+	d = pvpanic_pci_dev(p);
+	assert_int_equal(pci_host_register(host, d, PCI_DEVFN(4, 0)), 0);
+	assert_int_equal(pci_host_place_bars(host), 0);
+	assert_int_equal(cfg_rd(PCI_DEVFN(4, 0), PCI_VENDOR_ID, 4), 0x00111b36);
+	assert_int_equal(cfg_rd(PCI_DEVFN(4, 0), PCI_REVISION_ID, 4) >> 8, 0x088000);
+	assert_int_equal(cfg_rd(PCI_DEVFN(4, 0), PCI_INTERRUPT_PIN, 1), 0);
+	assert_int_equal(d->gsi, 0);
+	/* Sizing reads back a 16-byte 32-bit memory BAR. */
+	cfg_wr(PCI_DEVFN(4, 0), PCI_BAR0, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(PCI_DEVFN(4, 0), PCI_BAR0, 4), 0xfffffff0);
+	cfg_wr(PCI_DEVFN(4, 0), PCI_BAR0, 4, (uint32_t)MEM32 + 0x40);
+	assert_int_equal(mmio_rd(MEM32 + 0x40, 1), PVPANIC_EVENTS);
+	assert_int_equal(mmio_rd(MEM32 + 0x40, 4), PVPANIC_EVENTS);
+	assert_int_equal(mmio_rd(MEM32 + 0x44, 4), 0);
+	/* Writes elsewhere in the BAR, and zero, report nothing. */
+	v = 1;
+	fake_mmio_write(&fm, MEM32 + 0x48, &v, 4);
+	b = 0;
+	fake_mmio_write(&fm, MEM32 + 0x40, &b, 1);
+	assert_int_equal(panic_calls, 0);
+	b = 0xfd;	/* unknown bits dropped, PANICKED kept */
+	fake_mmio_write(&fm, MEM32 + 0x40, &b, 1);
+	assert_int_equal(panic_calls, 1);
+	assert_int_equal(panic_events, PVPANIC_PANICKED);
+	/* Decoding off: nothing reaches the device. */
+	cfg_wr(PCI_DEVFN(4, 0), PCI_COMMAND, 2, 0);
+	b = PVPANIC_CRASH_LOADED;
+	fake_mmio_write(&fm, MEM32 + 0x40, &b, 1);
+	assert_int_equal(panic_calls, 1);
+	assert_int_equal(mmio_rd(MEM32 + 0x40, 1), 0xff);
+	pvpanic_pci_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_windows_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_swizzle_and_sharing, setup, teardown),
 		cmocka_unit_test(test_swizzle_table),
+		cmocka_unit_test_setup_teardown(test_pvpanic_pci, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
