@@ -129,8 +129,9 @@ bench: deps all
 # the system tests do (results in build/harness/kmod/).
 kmod:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C kmod KDIR="$(KDIR)" W=1; else \
-		bash -c '. tests/system/lib/images.sh && img_kernel && img_kmod && \
-			 cat "$$HARNESS/kmod/result"'; fi
+		bash -c '. tests/system/lib/images.sh && mkdir -p "$$HARNESS" && \
+			 exec {l}>"$$HARNESS/.lock" && flock $$l && img_kernel && \
+			 img_kmod && cat "$$HARNESS/kmod/result"'; fi
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/obj-san $(BUILD)/obj-fuzz $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests

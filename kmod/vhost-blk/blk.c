@@ -61,6 +61,7 @@ struct vblk_req {
 	u8 type;
 	u8 status;
 	bool async;
+	bool queued;			/* the backend answered -EIOCBQUEUED */
 	bool sb_write;			/* holds freeze protection */
 	unsigned int nin;		/* writable segments, for the dirty log */
 	struct kv_seg *in;
@@ -172,6 +173,8 @@ static bool vblk_req_end(struct vblk_req *req)
 		q->stats.read_bytes += req->len;
 	else if (req->type == VIRTIO_BLK_T_OUT)
 		q->stats.write_bytes += req->len;
+	if (req->queued)
+		q->stats.queued++;
 	if (put_user(req->status, (u8 __user *)status)) {
 		kv_vq_fail(vq, "status byte of head %u not writable", req->head);
 	} else {
@@ -258,7 +261,9 @@ static u8 vblk_rw(struct vblk_queue *q, struct vblk_req *req, u64 sector)
 	} else {
 		ret = call_read_iter(req->file, &req->iocb, &iter);
 	}
-	if (ret != -EIOCBQUEUED)
+	if (ret == -EIOCBQUEUED)
+		req->queued = true;
+	else
 		vblk_aio_done(&req->iocb, ret);
 	return VIRTIO_BLK_S_OK;
 }

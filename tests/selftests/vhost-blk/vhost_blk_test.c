@@ -500,6 +500,7 @@ static void test_multiqueue(struct gdev *d)
 	unsigned int i, k, per = 16, bad = 0;
 	uint64_t data[NQ][16];
 	uint32_t len = 16384;
+	unsigned long long queued;
 
 	for (i = 0; i < NQ; i++) {
 		for (k = 0; k < per; k++) {
@@ -536,6 +537,15 @@ static void test_multiqueue(struct gdev *d)
 	    "(queue 1: %llu requests, %llu written)", per, per * len,
 	    (unsigned long long)(after.q[1].requests - before.q[1].requests),
 	    (unsigned long long)(after.q[1].write_bytes - before.q[1].write_bytes));
+	queued = 0;
+	for (i = 0; i < NQ; i++)
+		queued += after.q[i].queued - before.q[i].queued;
+	if (backend_direct)
+		tap(queued > 0, "O_DIRECT backend: %llu of %u requests completed asynchronously",
+		    queued, NQ * per);
+	else
+		tap(true, "buffered backend: %llu of %u requests completed asynchronously",
+		    queued, NQ * per);
 }
 
 static void test_event_idx(void)
@@ -1081,7 +1091,7 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 4;
 	}
-	printf("1..%zu\n", 32 + sizeof(hostiles) / sizeof(hostiles[0]));
+	printf("1..%zu\n", 33 + sizeof(hostiles) / sizeof(hostiles[0]));
 	diag("backend %s%s", backend_path ?: "tmp file", backend_direct ? " (O_DIRECT)" : "");
 
 	test_features();

@@ -31,6 +31,7 @@ struct vhost_blk_queue_stats {
 	__u64 write_bytes;	/* data bytes moved by OUT */
 	__u64 errors;		/* requests answered IOERR or UNSUPP */
 	__u64 inflight;		/* requests submitted, not completed yet */
+	__u64 queued;		/* IN/OUT the backend completed asynchronously */
 	__u32 broken;		/* 1 once the ring was found corrupt */
 	__u32 reserved;
 };
