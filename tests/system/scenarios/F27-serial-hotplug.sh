@@ -68,7 +68,8 @@ if [ "$KEEL_VMM" = keel ]; then
 	grep -q 'not hot-pluggable' "$W/r.txt" || fail "device_add e1000 said: $(cat "$W/r.txt")"
 fi
 
-wait_line 'L3: serial-port=' 60 || fail "L3 never saw a /dev/vport*p* device after device_add"
+wait_line 'L3: serial-(ready|port=none)' 90 ||
+	fail "L3 never saw a /dev/vport*p* device after device_add"
 line=$(tr -d '\r' <"$W/vmm.log" | grep -m1 'L3: serial-port=' | sed 's/^.*L3: //')
 info "L3: $line"
 echo "$line" | grep -qE 'serial-port=/dev/vport[0-9]+p1 ' ||
