@@ -763,8 +763,11 @@ static bool vp_pci_cfg_target(struct virtio_pci *vp, unsigned int *bar, uint32_t
 	if ((*len == 1 || *len == 2 || *len == 4) && !(*off % *len) && bar_size &&
 	    *off < bar_size && *len <= bar_size - *off)
 		return true;
-	vp_mistake(vp, VP_PCI_CFG, "PCI config access window on BAR %u offset 0x%x length %u",
-		   *bar, *off, *len);
+	/* Length 0 is the reset state: a config dump reads the window unset. */
+	if (*len)
+		vp_mistake(vp, VP_PCI_CFG,
+			   "PCI config access window on BAR %u offset 0x%x length %u",
+			   *bar, *off, *len);
 	return false;
 }
 
