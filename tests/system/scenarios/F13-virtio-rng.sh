@@ -27,6 +27,11 @@ set -- $(sed -n 's/.*L3: rng bytes=\([0-9]*\) distinct=\([0-9]*\) ms=\([0-9]*\).
 # 4096 random bytes take nearly all 256 values; a stuck or zero source takes 1
 [ "$2" -ge 200 ] || fail "the 4096 bytes from /dev/hwrng take only $2 distinct values"
 info "4096 bytes from /dev/hwrng in $3 ms (L3 clock), $2 distinct byte values"
+f=$(fact rng-features)
+[ "$(echo "$f" | cut -c33)" = 1 ] || fail "L3 did not negotiate VIRTIO_F_VERSION_1 (features $f)"
+info "negotiated: VERSION_1$([ "$(echo "$f" | cut -c35)" = 1 ] && echo ", RING_PACKED")$(
+	[ "$(echo "$f" | cut -c30)" = 1 ] && echo ", EVENT_IDX")$(
+	[ "$(echo "$f" | cut -c29)" = 1 ] && echo ", INDIRECT_DESC") ($f)"
 no_kernel_problems
 # Linux's driver follows the spec: any complaint of the transport is ours to fix
 c=$(grep -E 'keel: (warning|error): virtio-rng0' "$W/vmm.txt" | head -n 5)
