@@ -109,6 +109,9 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/lib/libkeel-fuzz.a
 	$(CLANG) $(CPPFLAGS) -Itests/unit $(FUZZBASE) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< tests/unit/fake_machine.c $(BUILD)/lib/libkeel-fuzz.a $(LDLIBS)
 
+# the vhost ring fuzzer builds kmod/common with userspace stand-ins for kernel headers
+$(BUILD)/tests/fuzz/fuzz_vhost_ring: private CPPFLAGS += -Itests/fuzz/kshim
+
 fuzz: $(FUZZ_BINS)
 
 # ---- entry points
