@@ -49,6 +49,12 @@ struct virtio_rng_budget {
 uint64_t virtio_rng_budget_take(struct virtio_rng_budget *b, uint64_t now, uint64_t want,
 				uint64_t *wait_ns);
 
+/*
+ * Can the configured source be opened? 0, or -errno after one log line; for
+ * checking the command line before the machine is built.
+ */
+int virtio_rng_check_source(const struct virtio_rng_config *cfg);
+
 struct virtio_rng;
 
 /*
