@@ -267,10 +267,10 @@ static long kv_dev_set_mem(struct kv_dev *dev, struct vhost_memory __user *argp)
 
 static long kv_dev_set_log(struct kv_dev *dev, unsigned int cmd, void __user *argp)
 {
-	struct eventfd_ctx *ctx;
+	struct eventfd_ctx *ctx = dev->log_ctx, *old = NULL;
 	unsigned int i;
 	u64 base;
-	int fd, r;
+	int fd;
 
 	if (cmd == VHOST_SET_LOG_BASE) {
 		if (copy_from_user(&base, argp, sizeof(base)))
@@ -282,17 +282,24 @@ static long kv_dev_set_log(struct kv_dev *dev, unsigned int cmd, void __user *ar
 	} else {
 		if (copy_from_user(&fd, argp, sizeof(fd)))
 			return -EFAULT;
-		r = kv_ctx_get(fd, &dev->log_ctx);
-		if (r)
-			return r;
+		ctx = NULL;
+		if (fd != VHOST_FILE_UNBIND) {
+			ctx = eventfd_ctx_fdget(fd);
+			if (IS_ERR(ctx))
+				return PTR_ERR(ctx);
+		}
+		old = dev->log_ctx;
+		dev->log_ctx = ctx;
 	}
-	ctx = dev->log_ctx;
 	for (i = 0; i < dev->nvqs; i++) {
 		mutex_lock(&dev->vqs[i].mutex);
 		dev->vqs[i].log_base = dev->log_base;
 		dev->vqs[i].log_ctx = ctx;
 		mutex_unlock(&dev->vqs[i].mutex);
 	}
+	/* no worker can still be signalling the old one */
+	if (old)
+		eventfd_ctx_put(old);
 	return 0;
 }
 

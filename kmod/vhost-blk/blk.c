@@ -423,7 +423,9 @@ static long vblk_set_backend(struct vblk *b, struct vhost_blk_backend __user *ar
 		if (!file)
 			return -EBADF;
 		mode = file_inode(file)->i_mode;
+		/* O_APPEND would send every write to the end of the file */
 		if ((!S_ISREG(mode) && !S_ISBLK(mode)) || !(file->f_mode & FMODE_READ) ||
+		    (file->f_flags & O_APPEND) ||
 		    !file->f_op->read_iter ||
 		    (!(be.flags & VHOST_BLK_BACKEND_F_RO) &&
 		     (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter))) {

@@ -868,6 +868,7 @@ static void test_bad_ioctls(struct gdev *d)
 	struct vhost_blk_backend be = { .fd = -1 };
 	int pfd[2], bad = 0, r;
 	const char *what = "";
+	char path[64];
 	pid_t pid;
 
 #define EXPECT(call, err) do {						\
@@ -910,6 +911,15 @@ static void test_bad_ioctls(struct gdev *d)
 	}
 	be.fd = 9999;
 	EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EBADF);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", verify_fd);
+	be.fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (be.fd >= 0) {
+		EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EINVAL);
+		close(be.fd);
+	} else {
+		bad++;
+		what = "cannot reopen the backend O_APPEND";
+	}
 	be.fd = backend_fd;
 	be.reserved[1] = 1;
 	EXPECT(ioctl(d->fd, VHOST_BLK_SET_BACKEND, &be), EINVAL);
