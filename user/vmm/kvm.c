@@ -311,6 +311,8 @@ int kvm_irqfd_add(struct kvm *kvm, int efd, uint64_t addr, uint32_t data)
 		goto out;
 	}
 	ret = (int)i;
+	log_debug("kvm: irqfd %d on GSI %u: MSI address %#llx data %#x", efd,
+		  KVM_MSI_GSI_BASE + i, (unsigned long long)addr, data);
 out:
 	pthread_mutex_unlock(&kvm->route_lock);
 	return ret;

@@ -525,6 +525,8 @@ int pci_host_place_bars(struct pci_host *h)
 			break;
 		}
 		pci_place_write(&p[i], addr);
+		log_debug("%s: BAR%u (%llu bytes) at %#llx", p[i].dev->name ? p[i].dev->name : "pci",
+			  p[i].idx, (unsigned long long)p[i].size, (unsigned long long)addr);
 		cursor[p[i].kind] = addr + p[i].size;
 	}
 	pci_host_update_decode(h);
