@@ -241,5 +241,6 @@ disk_boot()
 	L3_CMDLINE_EXTRA=
 	expect_exit0 poweroff
 	disk_l3_expect 'disk-test-done' "L3 did not finish its $t test"
-	grep 'L3: disk:' "$W/vmm.txt" | head -n 4 | sed 's/^.*L3: /## /'
+	grep -E 'L3: (disk:|pattern ok|discard ok|fio ok)' "$W/vmm.txt" | head -n 6 |
+		sed 's/^.*L3: /## /'
 }
