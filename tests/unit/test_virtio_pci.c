@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -727,6 +728,36 @@ static void test_intx_and_isr(void **state)
 	assert_int_equal(stops, 1);
 }
 
+static void *config_changer(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		virtio_pci_config_changed(vp);
+	return NULL;
+}
+
+/* A device thread raising interrupts while a vCPU reads ISR: line and ISR agree. */
+static void test_intx_isr_race(void **state)
+{
+	pthread_t t;
+	int reads = 0, seen = 0;
+
+	assert_int_equal(pthread_create(&t, NULL, config_changer, NULL), 0);
+	while (reads < 20000) {
+		seen += rd(ISR, 1) != 0;
+		reads++;
+	}
+	pthread_join(t, NULL);
+	/* Whatever interleaving: the line is high exactly when ISR has a bit. */
+	if (fm.irq_level[GSI])
+		assert_int_equal(rd(ISR, 1), 2);
+	else
+		assert_int_equal(rd(ISR, 1), 0);
+	assert_int_equal(fm.irq_level[GSI], 0);
+	assert_true(seen > 0);
+}
+
 /* The PCI configuration access capability (ch. 4.1.4.9) as firmware uses it. */
 static uint32_t window_rd(unsigned int cap, uint8_t bar, uint32_t off, uint32_t len)
 {
@@ -795,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kick_eventfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_and_isr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_isr_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
 	};
 

@@ -124,7 +124,12 @@ struct virtio_pci {
 	uint16_t msix_config;		/* atomic */
 	uint8_t status;			/* atomic (NEEDS_RESET comes from any thread) */
 	uint8_t generation;		/* atomic */
-	uint8_t isr;			/* atomic */
+	/*
+	 * ISR and the INTx line change together under isr_lock: otherwise a read
+	 * racing a new interrupt could lower the line with the bit still set.
+	 */
+	pthread_mutex_t isr_lock;
+	uint8_t isr;
 	uint16_t queue_select;
 	bool running;			/* ops->start succeeded, ops->stop not yet called */
 	struct vp_queue *q;
@@ -189,8 +194,23 @@ static void vp_interrupt(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit
 			msix_notify(&vp->msix, vector);
 		return;
 	}
-	__atomic_fetch_or(&vp->isr, isr_bit, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&vp->isr_lock);
+	vp->isr |= isr_bit;
 	pci_device_intx(&vp->pdev, 1);
+	pthread_mutex_unlock(&vp->isr_lock);
+}
+
+/* Read and clear ISR, lowering INTx (ch. 4.1.4.5.1). */
+static uint8_t vp_isr_take(struct virtio_pci *vp)
+{
+	uint8_t v;
+
+	pthread_mutex_lock(&vp->isr_lock);
+	v = vp->isr;
+	vp->isr = 0;
+	pci_device_intx(&vp->pdev, 0);
+	pthread_mutex_unlock(&vp->isr_lock);
+	return v;
 }
 
 void virtio_pci_notify(struct virtio_pci *vp, unsigned int idx)
@@ -326,8 +346,7 @@ static void vp_reset(struct virtio_pci *vp)
 	__atomic_store_n(&vp->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->status, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->broken_logged, false, __ATOMIC_RELEASE);
-	if (__atomic_exchange_n(&vp->isr, 0, __ATOMIC_ACQ_REL))
-		pci_device_intx(&vp->pdev, 0);
+	vp_isr_take(vp);
 }
 
 /* Caller holds vp->lock. DRIVER_OK: make every enabled queue live, then the device. */
@@ -636,8 +655,7 @@ static void vp_bar4_read(struct virtio_pci *vp, uint64_t off, void *data, unsign
 		v = vp_common_read(vp, off - VP_COMMON_OFF, size);
 	} else if (off == VP_ISR_OFF && size == 1) {
 		/* Reading ISR acknowledges it and lowers INTx (ch. 4.1.4.5). */
-		v = __atomic_exchange_n(&vp->isr, 0, __ATOMIC_ACQ_REL);
-		pci_device_intx(&vp->pdev, 0);
+		v = vp_isr_take(vp);
 	} else if (off >= VP_DEVICE_OFF && off - VP_DEVICE_OFF < vp->info.config_size &&
 		   size <= vp->info.config_size - (off - VP_DEVICE_OFF)) {
 		if (vp->info.ops->config_read) {
@@ -917,6 +935,7 @@ struct virtio_pci *virtio_pci_new(const struct machine_services *ms,
 	snprintf(vp->name, sizeof(vp->name), "%s", info->name);
 	vp->host_features = info->features | VP_TRANSPORT_FEATURES;
 	pthread_mutex_init(&vp->lock, NULL);
+	pthread_mutex_init(&vp->isr_lock, NULL);
 	for (i = 0; i < info->nr_queues; i++)
 		vp->q[i].kick_fd = -1;
 	for (i = 0; i < info->nr_queues; i++) {
@@ -957,6 +976,7 @@ fail:
 		if (vp->q[i].kick_fd >= 0)
 			close(vp->q[i].kick_fd);
 	pthread_mutex_destroy(&vp->lock);
+	pthread_mutex_destroy(&vp->isr_lock);
 	free(vp->q);
 	free(vp);
 	return NULL;
@@ -980,6 +1000,7 @@ void virtio_pci_free(struct virtio_pci *vp)
 	for (i = 0; i < vp->info.nr_queues; i++)
 		close(vp->q[i].kick_fd);
 	pthread_mutex_destroy(&vp->lock);
+	pthread_mutex_destroy(&vp->isr_lock);
 	free(vp->q);
 	free(vp);
 }
