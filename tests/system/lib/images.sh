@@ -23,7 +23,7 @@ img_newer()
 img_missing_tools()
 {
 	local t
-	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc; do
+	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc fio qemu-img nm; do
 		command -v "$t" >/dev/null 2>&1 || echo "$t"
 	done
 	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
@@ -172,28 +172,47 @@ img_fio_stubs()
 	done
 }
 
-# img_l3_tools ROOT: fio (with stubs), util-linux's blkdiscard and fstrim, the
-# pattern generator, for the disk tests.
-img_l3_tools()
+# img_fio ROOT DEST: Debian's fio as ROOT/DEST with its small libraries and the stubs.
+img_fio()
 {
-	local root=$1 lib t
-	img_fio_stubs "$HARNESS/fio-stubs" || return 1
-	mkdir -p "$root/usr/local/bin" "$root/lib/x86_64-linux-gnu"
-	cp -L /usr/bin/fio "$root/usr/local/bin/fio"
-	for lib in $(LD_LIBRARY_PATH=$HARNESS/fio-stubs ldd /usr/bin/fio | grep -o '/[^ ]*'); do
-		case $lib in "$HARNESS"/fio-stubs/*) continue ;; esac
+	local root=$1 dest=$2 lib stubs
+	[ -e "$HARNESS/fio-stubs/.built" ] && [ "$HARNESS/fio-stubs/.built" -nt /usr/bin/fio ] || {
+		img_fio_stubs "$HARNESS/fio-stubs" || return 1
+		touch "$HARNESS/fio-stubs/.built"
+	}
+	mkdir -p "$root$(dirname "$dest")" "$root/lib/x86_64-linux-gnu"
+	cp -L /usr/bin/fio "$root$dest"
+	stubs=$(cd "$HARNESS/fio-stubs" && pwd)
+	for lib in $(LD_LIBRARY_PATH=$stubs ldd /usr/bin/fio | grep -o '/[^ ]*'); do
+		case $lib in "$stubs"/*) continue ;; esac
+		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+	# a real library already there (QEMU in L2 needs libpmem, librdmacm,
+	# libibverbs) is kept: fio works with it too
 	for lib in $FIO_STUB_LIBS; do
-		[ -e "$HARNESS/fio-stubs/$lib" ] &&
-			cp "$HARNESS/fio-stubs/$lib" "$root/lib/x86_64-linux-gnu/$lib"
+		[ -e "$stubs/$lib" ] && [ ! -e "$root/lib/x86_64-linux-gnu/$lib" ] &&
+			cp "$stubs/$lib" "$root/lib/x86_64-linux-gnu/$lib"
 	done
-	for t in /usr/sbin/blkdiscard /usr/sbin/fstrim; do
+	return 0
+}
+
+# img_l3_tools ROOT: fio (with stubs), util-linux's blkdiscard and fstrim, the
+# pattern generator and the benchmark's fio jobs, for the disk tests.
+img_l3_tools()
+{
+	local root=$1 t
+	img_fio "$root" /usr/local/bin/fio || return 1
+	for t in /usr/sbin/blkdiscard /usr/sbin/fstrim /usr/sbin/mkfs.ext4; do
 		img_copy_bin "$root" "$t" "/usr/local/bin/${t##*/}"
 	done
-	cp $SYSDIR/l3/keel-pattern "$root/usr/local/bin/keel-pattern"
-	chmod 755 "$root/usr/local/bin/keel-pattern"
+	mkdir -p "$root/etc"
+	cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
+	for t in keel-pattern keel-fio-bench; do
+		cp $SYSDIR/l3/$t "$root/usr/local/bin/$t"
+		chmod 755 "$root/usr/local/bin/$t"
+	done
 }
 
 # L3 initramfs: busybox + tests/system/l3/init + modules + disk tools. Sets L3_INITRD.
@@ -202,12 +221,15 @@ img_l3()
 	local root=$HARNESS/l3-root
 	L3_INITRD=$HARNESS/l3-initramfs.cpio
 	img_newer "$L3_INITRD" $SYSDIR/l3 /bin/busybox $SYSDIR/lib/images.sh /usr/bin/fio \
-		/usr/sbin/blkdiscard || return 0
+		/usr/sbin/blkdiscard /usr/sbin/mkfs.ext4 || return 0
 	img_log "building L3 initramfs"
 	img_busybox_root "$root"
 	cp $SYSDIR/l3/init "$root/init"
 	chmod 755 "$root/init"
 	img_copy_mods "$KROOT/lib/modules/$KVER" "$root/lib/keel-modules" $L3_MODULES ||
+		return 1
+	# ext4 for the fstrim test, loaded only by it
+	img_copy_mods "$KROOT/lib/modules/$KVER" "$root/lib/keel-modules-fs" crc32c_generic ext4 ||
 		return 1
 	img_l3_tools "$root" || return 1
 	img_cpio "$root" "$L3_INITRD"
@@ -237,7 +259,7 @@ img_l2_base()
 	L2_BASE=$HARNESS/l2-base.cpio
 	q=$(command -v qemu-system-x86_64)
 	img_newer "$L2_BASE" "$KROOT/.extracted" "$VMLINUX" /bin/busybox "$q" \
-		/usr/bin/qemu-img $SYSDIR/lib/images.sh || return 0
+		/usr/bin/qemu-img /usr/bin/fio $SYSDIR/lib/images.sh || return 0
 	img_log "building L2 base initramfs (kernel $KVER)"
 	img_busybox_root "$root"
 	mkdir -p "$root/keel/modules" "$root/keel/l3" "$root/lib64"
@@ -257,8 +279,10 @@ img_l2_base()
 	echo "$KVER" >"$root/keel/l3/version"
 	# QEMU 7.2 as the peer VMM; firmware it loads for -M pc and -M microvm
 	img_copy_bin "$root" "$q" /usr/bin/qemu-system-x86_64
-	# qemu-img: the oracle for the disk scenarios (check, compare, map, convert)
+	# qemu-img: the oracle for the disk scenarios (check, compare, map, convert);
+	# fio: the limit column of tests/bench/blk
 	img_copy_bin "$root" /usr/bin/qemu-img /usr/bin/qemu-img
+	img_fio "$root" /usr/bin/fio || return 1
 	# null_blk (benchmark backing) and loop (O_DIRECT on an image file in tmpfs)
 	img_copy_mods "$mods" "$root/keel/modules-extra" null_blk loop || return 1
 	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
@@ -286,8 +310,9 @@ img_l2()
 	cp -r $SYSDIR/l2 "$root/keel/l2"
 	cp -r $SYSDIR/scenarios "$root/keel/scenarios"
 	cp tests/bench/boot-l2.sh "$root/keel/bench/boot-l2"
-	cp $SYSDIR/l3/keel-pattern "$root/keel/bin/keel-pattern"
-	chmod 755 "$root/keel/bin/keel-pattern"
+	cp $SYSDIR/l3/keel-pattern $SYSDIR/l3/keel-fio-bench "$root/keel/bin/"
+	chmod 755 "$root/keel/bin/keel-pattern" "$root/keel/bin/keel-fio-bench"
+	cp tests/bench/blk-l2.sh "$root/keel/bench/blk-l2"
 	cp "$L3_INITRD" "$root/keel/l3/initramfs.cpio"
 	if [ -x build/bin/keel ]; then
 		img_copy_bin "$root" build/bin/keel /keel/bin/keel
