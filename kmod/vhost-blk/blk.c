@@ -10,6 +10,7 @@
 #include <linux/llist.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vhost.h>
@@ -68,6 +69,24 @@ struct vblk_req {
 	unsigned int niov;
 	struct iovec iov[];
 };
+
+/* Live objects, readable in /sys/module/vhost_blk/parameters: zero when idle. */
+static atomic_t vblk_live_devices = ATOMIC_INIT(0);
+static atomic_t vblk_live_requests = ATOMIC_INIT(0);
+
+static int vblk_param_get_live(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read((atomic_t *)kp->arg));
+}
+
+static const struct kernel_param_ops vblk_live_ops = {
+	.get = vblk_param_get_live,
+};
+
+module_param_cb(live_devices, &vblk_live_ops, &vblk_live_devices, 0444);
+MODULE_PARM_DESC(live_devices, "open /dev/vhost-blk instances");
+module_param_cb(live_requests, &vblk_live_ops, &vblk_live_requests, 0444);
+MODULE_PARM_DESC(live_requests, "requests taken from a ring and not yet returned");
 
 static struct vblk *vblk_of(struct kv_vq *vq)
 {
@@ -193,6 +212,7 @@ static bool vblk_req_end(struct vblk_req *req)
 	if (req->file)
 		fput(req->file);
 	kvfree(req);
+	atomic_dec(&vblk_live_requests);
 	return pushed;
 }
 
@@ -336,6 +356,7 @@ static void vblk_submit(struct kv_vq *vq, u16 head)
 		kv_vq_fail(vq, "out of memory for the request at head %u", head);
 		return;
 	}
+	atomic_inc(&vblk_live_requests);
 	req->vq = vq;
 	req->head = head;
 	req->in = (struct kv_seg *)((char *)req + sz);
@@ -532,6 +553,7 @@ static int vblk_open(struct inode *inode, struct file *f)
 		return r;
 	}
 	f->private_data = b;
+	atomic_inc(&vblk_live_devices);
 	return nonseekable_open(inode, f);
 }
 
@@ -544,6 +566,7 @@ static int vblk_release(struct inode *inode, struct file *f)
 	for (i = 0; i < b->dev.nvqs; i++)
 		kvfree(b->vqs[i].segs);
 	kvfree(b);
+	atomic_dec(&vblk_live_devices);
 	return 0;
 }
 

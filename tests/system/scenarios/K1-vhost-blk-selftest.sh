@@ -43,6 +43,21 @@ else
 fi
 rm -f /tmp/k1-disk.img
 
+# leaks: the module's live device and request counts must be back to zero, and the
+# kernel's unreclaimable slab + vmalloc use must not grow over 100 open/close cycles
+# (each opens 6 devices with requests in flight; growth seen without a leak: <600 kB)
+k1_mem() { awk '/^SUnreclaim:|^VmallocUsed:/ { s += $2 } END { print s }' /proc/meminfo; }
+$K/vhost_blk_test -c 20 >/dev/null 2>&1
+m0=$(k1_mem)
+k1_run cycles -c 100 || bad="$bad cycles"
+m1=$(k1_mem)
+info "unreclaimable slab + vmalloc: $m0 kB before 100 cycles, $m1 kB after ($((m1 - m0)) kB)"
+[ $((m1 - m0)) -lt 1536 ] || bad="$bad grew-$((m1 - m0))kB-in-100-cycles"
+P=/sys/module/vhost_blk/parameters
+live="$(cat $P/live_devices 2>&1) $(cat $P/live_requests 2>&1)"
+info "live devices and requests with every fd closed: $live"
+[ "$live" = "0 0" ] || bad="$bad live-objects($live)"
+
 # every fd is closed now: no worker may be left
 left=$(ps | grep -c '\[vhost-blk-[0-9]')
 [ "$left" = 0 ] || bad="$bad $left-workers-left"
