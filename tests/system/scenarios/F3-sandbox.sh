@@ -1,0 +1,46 @@
+# F3-sandbox: keel runs sandboxed by default: every keel thread (main loop, vCPUs,
+# I/O threads) shows "Seccomp: 2" in /proc while a guest with a disk runs and is
+# driven over QMP, the run ends normally; and a forbidden system call made on
+# purpose (KEEL_SANDBOX_SELFTEST, a test-only hook) kills keel with a log line that
+# names the call and the thread's role.
+VMM_TIMEOUT=150
+SANDBOX_OPT=--sandbox=on
+[ "$KEEL_VMM" = qemu ] && skip "the sandbox is keel's own"
+S=$W/qmp.sock
+ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
+vmm_boot pvh 2 qmp --qmp "unix:$S,server" $SANDBOX_OPT &
+boot=$!
+n=0
+while [ "$(ticks)" -lt 3 ] && [ $n -lt 900 ]; do n=$((n + 1)); sleep 0.1; done
+[ "$(ticks)" -ge 3 ] || fail "L3 heartbeat never started"
+pid=$(pgrep -x keel | head -n1)
+[ -n "$pid" ] || fail "no keel process while the guest runs"
+threads=0 bad=
+for st in /proc/"$pid"/task/*/status; do
+	threads=$((threads + 1))
+	name=$(sed -n 's/^Name:\t//p' "$st")
+	mode=$(sed -n 's/^Seccomp:\t//p' "$st")
+	[ "$mode" = 2 ] || bad="$bad $name=$mode"
+done
+info "keel pid $pid: $threads threads, seccomp modes checked"
+[ -z "$bad" ] || fail "threads not in seccomp filter mode 2:$bad"
+[ "$threads" -ge 3 ] || fail "only $threads keel threads (want main + 2 vCPUs at least)"
+keelctl "$S" query-status >/dev/null || fail "query-status failed under the sandbox"
+keelctl "$S" quit >/dev/null || fail "quit failed under the sandbox"
+wait $boot
+grep '^vmm-watch:' "$W/watch.out" | grep -q 'exit=0$' ||
+	fail "keel did not exit 0 after quit under the sandbox: $(grep '^vmm-watch:' "$W/watch.out")"
+grep -q 'forbidden system call' "$W/vmm.txt" && fail "the sandbox tripped in a normal run"
+
+# The kill path, once per thread role that exists in this run.
+for role in vcpu main; do
+	export KEEL_SANDBOX_SELFTEST=$role
+	vmm_boot pvh 1 info $SANDBOX_OPT
+	unset KEEL_SANDBOX_SELFTEST
+	[ "$VMM_RC" = 124 ] && fail "$role: keel still running after ${VMM_TIMEOUT}s"
+	[ "$VMM_RC" = $((128 + 31)) ] ||
+		fail "$role: keel exited $VMM_RC after a forbidden call (want 159, SIGSYS)"
+	expect_line "a $role thread made a forbidden system call: reboot" \
+		"$role: no sandbox log line naming the call"
+	info "$role: killed by SIGSYS with: $(grep -m1 'forbidden system call' "$W/vmm.txt")"
+done
