@@ -631,6 +631,31 @@ static void test_removal_finished_by_reset(void **state)
 	assert_false(virtio_console_has_port(c->con, "s1"));
 }
 
+/* A driver reset (or machine reset) keeps the ports: the new driver hears of them again. */
+static void test_ports_survive_reset(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_console_port_state st;
+	unsigned int q;
+
+	assert_int_equal(add_port(c, "chardev=a,id=s1,name=n1", NULL), 0);
+	driver_ready(c);
+	expect_ctrl(c, 1, VIRTIO_CONSOLE_DEVICE_ADD, 1);
+	guest_port_up(c, 1, "n1", true);
+	virtio_console_ops.stop(c->con);
+	for (q = 0; q < NR_QUEUES; q++)
+		virtq_stop(&c->vq[q]);
+	settle(c);
+	virtio_console_port_state(c->con, 1, &st);
+	assert_true(st.exists && !st.added && !st.ready && !st.guest_open);
+	assert_int_equal(nr_gone(c), 0);
+	driver_ready(c);
+	expect_ctrl(c, 1, VIRTIO_CONSOLE_DEVICE_ADD, 1);
+	guest_port_up(c, 1, "n1", true);
+	virtio_console_port_state(c->con, 1, &st);
+	assert_true(st.exists && st.added && st.ready && st.guest_open);
+}
+
 /* ---- data through a unix socket chardev ---- */
 
 static int sock_connect(const char *path)
@@ -872,6 +897,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hotplug_and_unplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unplug_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removal_finished_by_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_survive_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_both_ways_with_backpressure, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_control, setup, teardown),
