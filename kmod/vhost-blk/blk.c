@@ -406,7 +406,8 @@ static void vblk_handle(struct kv_vq *vq)
 	int r;
 
 	pushed = vblk_complete(vq);
-	while (kv_vq_ready(vq) && q->file) {
+	/* re-arming counts too: a guest flipping avail->idx cannot pin us here */
+	for (n = 0; n < VBLK_BUDGET && kv_vq_ready(vq) && q->file; n++) {
 		r = kv_ring_pop(vq, &head);
 		if (r < 0)
 			break;
@@ -416,12 +417,10 @@ static void vblk_handle(struct kv_vq *vq)
 			break;
 		}
 		vblk_submit(vq, head);
-		if (++n == VBLK_BUDGET) {
-			/* let other queues' workers and completions run */
-			kv_worker_queue(vq);
-			break;
-		}
 	}
+	/* let other queues' workers and completions run, then go on */
+	if (n == VBLK_BUDGET)
+		kv_worker_queue(vq);
 	pushed |= vblk_complete(vq);
 	if (pushed)
 		kv_ring_signal(vq);
