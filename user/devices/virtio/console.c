@@ -310,7 +310,8 @@ static void vcon_serve_tx(struct virtio_console *con, unsigned int nr)
 		if (p->state == VCON_LIVE && p->added && p->cd) {
 			for (i = 0; i < e->out_num; i++)
 				chardev_write(p->cd, e->iov[i].iov_base, e->iov[i].iov_len);
-		} else {
+		} else if (p->state != VCON_REMOVING) {
+			/* (while removal is on its way, late data is normal: dropped quietly) */
 			vcon_mistake(con, VCON_TX_NO_PORT, "data sent on port %u, which is not "
 				     "plugged", nr);
 		}
