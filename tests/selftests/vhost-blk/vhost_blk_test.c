@@ -30,6 +30,7 @@
 #include <linux/vhost.h>
 #include "linux/vhost_blk.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MEM_SIZE	(16u << 20)
 #define REGION1		(8u << 20)	/* gpa where the second region starts */
 #define RING_GPA(q)	(0x10000u + (q) * 0x4000u)
@@ -69,7 +70,8 @@ static int backend_fd = -1, verify_fd = -1;
 static uint64_t disk_size;
 static const char *backend_path;
 static bool backend_direct;
-static uint8_t log_bitmap[MEM_SIZE / 4096 / 8] __attribute__((aligned(8)));
+static uint64_t log_words[MEM_SIZE / 4096 / 64];
+#define log_bitmap ((uint8_t *)log_words)
 static int test_no, fails;
 
 static void tap(bool ok, const char *fmt, ...)
@@ -534,8 +536,8 @@ static void test_multiqueue(struct gdev *d)
 		    after.q[i].inflight)
 			bad++;
 	}
-	tap(!bad, "statistics count %u requests and %u bytes on each queue "
-	    "(queue 1: %llu requests, %llu written)", per, per * len,
+	tap(!bad, "statistics count %u requests and %u bytes on each queue (queue 1: %llu requests, %llu written)",
+	    per, per * len,
 	    (unsigned long long)(after.q[1].requests - before.q[1].requests),
 	    (unsigned long long)(after.q[1].write_bytes - before.q[1].write_bytes));
 	queued = 0;
@@ -604,7 +606,7 @@ static void test_dirty_log(void)
 	uint64_t data = DIRTY_GPA, ring = RING_GPA(0), v = 0;
 	int st, logfd;
 
-	memset(log_bitmap, 0, sizeof(log_bitmap));
+	memset(log_words, 0, sizeof(log_words));
 	if (dev_open(&d) ||
 	    dev_setup(&d, base_features | (1ULL << VHOST_F_LOG_ALL),
 		      1u << VHOST_VRING_F_LOG)) {
@@ -818,8 +820,8 @@ static void test_hostile(const struct hostile *h)
 	s = dev_setup(&d, base_features, 0);
 	s = s ?: blk_do(&d.vq[0], VIRTIO_BLK_T_IN, 0, data, 4096, 1, false, NULL);
 	tap(err_seen && stopped && s == VIRTIO_BLK_S_OK,
-	    "hostile: %s: queue stopped (error eventfd %s, broken %u, used idx %u), "
-	    "works after reset (status %d)", h->name, err_seen ? "signalled" : "silent",
+	    "hostile: %s: queue stopped (error eventfd %s, broken %u, used idx %u), works after reset (status %d)",
+	    h->name, err_seen ? "signalled" : "silent",
 	    st.q[0].broken, used_idx, s);
 	dev_close(&d);
 }
@@ -865,8 +867,8 @@ static bool close_states(void)
 
 static void test_close_states(void)
 {
-	tap(close_states(), "close in every state (fresh, owned, set up, requests in "
-	    "flight, backend detached in flight, queue stopped)");
+	tap(close_states(),
+	    "close in every state (fresh, owned, set up, requests in flight, backend detached in flight, queue stopped)");
 }
 
 /*
@@ -1132,7 +1134,7 @@ int main(int argc, char **argv)
 	}
 	if (cycles)
 		return run_cycles(cycles);
-	printf("1..%zu\n", 33 + sizeof(hostiles) / sizeof(hostiles[0]));
+	printf("1..%zu\n", 33 + ARRAY_SIZE(hostiles));
 	diag("backend %s%s", backend_path ?: "tmp file", backend_direct ? " (O_DIRECT)" : "");
 
 	test_features();
@@ -1153,7 +1155,7 @@ int main(int argc, char **argv)
 	dev_close(&d);
 	test_event_idx();
 	test_dirty_log();
-	for (i = 0; i < sizeof(hostiles) / sizeof(hostiles[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(hostiles); i++)
 		test_hostile(&hostiles[i]);
 	test_close_states();
 	diag("%d of %d failed", fails, test_no);

@@ -424,7 +424,7 @@ img_kmod()
 	fi
 	if img_checkpatch; then
 		n=0
-		for f in $(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort); do
+		for f in $(find kmod tests/selftests/vhost-blk -name '*.[ch]' ! -name '*.mod.c' | sort); do
 			perl "$CHECKPATCH" --no-tree --terse -f "$f" >>"$out/checkpatch.log" 2>&1 ||
 				n=$((n + 1))
 		done
