@@ -8,6 +8,7 @@
  *   (-d: open BACKEND with O_DIRECT; -c N: only N open/close cycles, see run_cycles)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -410,6 +411,32 @@ static void test_features(void)
 	    ioctl(d.fd, VHOST_SET_FEATURES, &bad) && errno == EOPNOTSUPP,
 	    "ioctls before SET_OWNER refused, second SET_OWNER EBUSY, unknown feature refused");
 	dev_close(&d);
+}
+
+/* One worker kthread per virtqueue, named after the owner's pid. */
+static void test_workers(void)
+{
+	char want[32], comm[64], path[300];
+	struct dirent *e;
+	unsigned int n = 0;
+	DIR *dir = opendir("/proc");
+	FILE *f;
+
+	snprintf(want, sizeof(want), "vhost-blk-%d.", getpid());
+	want[15] = 0;	/* TASK_COMM_LEN */
+	while (dir && (e = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, want, strlen(want)))
+			n++;
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	tap(n == VHOST_BLK_MAX_QUEUES, "%u worker threads named %s* (want %u)", n, want,
+	    VHOST_BLK_MAX_QUEUES);
 }
 
 static void test_rw(struct gdev *d, bool indirect)
@@ -1134,7 +1161,7 @@ int main(int argc, char **argv)
 	}
 	if (cycles)
 		return run_cycles(cycles);
-	printf("1..%zu\n", 33 + ARRAY_SIZE(hostiles));
+	printf("1..%zu\n", 34 + ARRAY_SIZE(hostiles));
 	diag("backend %s%s", backend_path ?: "tmp file", backend_direct ? " (O_DIRECT)" : "");
 
 	test_features();
@@ -1143,6 +1170,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tap(true, "device set up: %u queues of %u, 2 memory regions", NQ, NUM);
+	test_workers();
 	test_rw(&d, false);
 	test_rw(&d, true);
 	test_requests(&d);
