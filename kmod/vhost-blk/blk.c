@@ -254,7 +254,8 @@ static u8 vblk_rw(struct vblk_queue *q, struct vblk_req *req, u64 sector)
 	if (total < skip + (write ? 0 : 1))
 		return VIRTIO_BLK_S_IOERR;
 	req->len = write ? total - skip : total - 1;
-	if (req->len % (1 << VBLK_SECTOR_SHIFT) || (write && q->ro))
+	/* the used length the driver gets back is 32 bits */
+	if (req->len % (1 << VBLK_SECTOR_SHIFT) || req->len >= U32_MAX || (write && q->ro))
 		return VIRTIO_BLK_S_IOERR;
 	size = i_size_read(req->file->f_mapping->host);
 	if (sector > (U64_MAX >> VBLK_SECTOR_SHIFT) ||
