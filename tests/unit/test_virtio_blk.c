@@ -825,6 +825,83 @@ static void test_iothread(void **state)
 	close(efd);
 }
 
+
+/* Two disks on one I/O thread: each its own image and engine, one loop. */
+static void test_iothread_shared(void **state)
+{
+	struct ctx *c = *state;
+	struct virtq_config cfg = { .size = QSIZE };
+	struct virtio_blk_conf conf = { .iothread = "io0", .num_queues = 1 };
+	struct virtio_blk *blk[2];
+	struct block_dev *bd[2];
+	struct loop *loop = loop_new();
+	char paths[2][300];
+	uint64_t w = buf_alloc(c, 4096), st[2], one = 1;
+	int efd[2], i, tries, done = 0;
+	pthread_t th;
+	uint32_t id, len;
+
+	c->fm.iothread_loop = loop;
+	for (i = 0; i < 2; i++) {
+		struct block_open_opts o = { .format = i ? "qcow2" : "raw",
+					     .aio = i ? BLOCK_AIO_THREADS : BLOCK_AIO_URING };
+		struct virtq *vqs[1] = { &c->vq[i] };
+
+		tmp_path(c, i ? "shared1" : "shared0");
+		snprintf(paths[i], sizeof(paths[i]), "%s", c->path);
+		assert_int_equal(block_create(o.format, paths[i], DISK_SIZE, NULL), 0);
+		assert_int_equal(block_open(&bd[i], paths[i], &o), 0);
+		conf.bd = bd[i];
+		conf.name = i ? "vdb" : "vda";
+		blk[i] = virtio_blk_core_new(&c->fm.ms, &conf);
+		assert_non_null(blk[i]);
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		cfg.desc_gpa = DESC_GPA + i * Q_STRIDE;
+		cfg.driver_gpa = AVAIL_GPA + i * Q_STRIDE;
+		cfg.device_gpa = USED_GPA + i * Q_STRIDE;
+		assert_int_equal(virtq_start(&c->vq[i], &c->fm.ms, "blk/s", &cfg), 0);
+		assert_int_equal(virtio_blk_core_start(blk[i], virtio_blk_features(blk[i]), vqs,
+						       &efd[i], 1, on_notify, c), 0);
+	}
+	c->path[0] = '\0';
+	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
+	fill(c, w, 4096, 21);
+	for (i = 0; i < 2; i++) {
+		struct seg s[3] = {
+			{ put_hdr(c, VIRTIO_BLK_T_OUT, 64), 16, false },
+			{ w, 4096, false },
+			{ st[i] = put_status(c), 1, true },
+		};
+
+		add_chain(c, i, s, 3);
+		assert_int_equal(write(efd[i], &one, sizeof(one)), (ssize_t)sizeof(one));
+	}
+	for (tries = 0; tries < 2000 && done < 2; tries++) {
+		for (i = 0; i < 2; i++)
+			while (take_used(c, i, &id, &len))
+				done++;
+		if (done < 2)
+			usleep(1000);
+	}
+	assert_int_equal(done, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(*(uint8_t *)gpa(c, st[i]), VIRTIO_BLK_S_OK);
+		virtio_blk_free(blk[i]);
+	}
+	loop_stop(loop, 0);
+	pthread_join(th, NULL);
+	loop_free(loop);
+	for (i = 0; i < 2; i++) {
+		uint8_t back[4096];
+
+		assert_int_equal(block_pread(bd[i], 64 * 512, back, sizeof(back)), 0);
+		assert_memory_equal(back, gpa(c, w), 4096);
+		block_close(bd[i]);
+		unlink(paths[i]);
+		close(efd[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_werror_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_drops_parked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iothread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iothread_shared, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
