@@ -400,7 +400,8 @@ static int pc_console_open(struct pc *pc)
 		if (!ret)
 			ret = chardevs_add(pc->chardevs, &spec, NULL, 0, err, sizeof(err));
 		if (ret) {
-			log_err("%s", err);
+			if (ret != -EIO)	/* else chardev_open said why */
+				log_err("%s", err);
 			return ret;
 		}
 	}
