@@ -631,6 +631,21 @@ static void test_removal_finished_by_reset(void **state)
 	assert_false(virtio_console_has_port(c->con, "s1"));
 }
 
+/* virtconsole: port 0, announced as a console port before it is opened. */
+static void test_console_port(void **state)
+{
+	struct ctx *c = *state;
+	struct ctrl_msg m;
+
+	assert_int_equal(add_port(c, "virtconsole,chardev=a,id=con0", NULL), 0);
+	driver_ready(c);
+	expect_ctrl(c, 0, VIRTIO_CONSOLE_DEVICE_ADD, 1);
+	ctrl_send(c, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(c, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+	expect_ctrl(c, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_false(ctrl_recv(c, &m));
+}
+
 /* A driver reset (or machine reset) keeps the ports: the new driver hears of them again. */
 static void test_ports_survive_reset(void **state)
 {
@@ -898,6 +913,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unplug_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removal_finished_by_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ports_survive_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_console_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_both_ways_with_backpressure, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_control, setup, teardown),
