@@ -4,12 +4,15 @@
  * thread is held to both lists: every role list is a subset of the main one.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <execinfo.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +26,8 @@ static int sandbox_selftest_role = -1;
 static __thread int sandbox_my_role = -1;
 /* System call names, resolved once so the SIGSYS reporter needs no allocation. */
 static char *sandbox_names[SANDBOX_MAX_NR];
+#define SANDBOX_FRAMES	24
+static void *sandbox_frames[SANDBOX_FRAMES];
 
 /* What every thread does: memory, locks, time, signals, its own exit. */
 static const char *const sandbox_common[] = {
@@ -120,6 +125,10 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
 	sandbox_put(" (");
 	sandbox_put(num + i);
 	sandbox_put("); killing keel\n");
+	/* Where it came from: offsets into keel and its libraries (addr2line -e). */
+	sandbox_put("keel: sandbox: call stack:\n");
+	backtrace_symbols_fd(sandbox_frames, backtrace(sandbox_frames, SANDBOX_FRAMES),
+			     STDERR_FILENO);
 	signal(SIGSYS, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGSYS);
@@ -137,6 +146,10 @@ int sandbox_init(void)
 	for (nr = 0; nr < SANDBOX_MAX_NR; nr++)
 		if (!sandbox_names[nr])
 			sandbox_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	/* backtrace() loads its unwinder on first use: do that now, not in the trap. */
+	backtrace(sandbox_frames, 1);
+	/* glibc reads the time zone file on the first time conversion (even gmtime_r). */
+	tzset();
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL))
 		return -errno;
@@ -221,6 +234,7 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_role role)
 
 int sandbox_enter(enum sandbox_role role)
 {
+	sigset_t set;
 	scmp_filter_ctx ctx;
 	int ret;
 
@@ -241,5 +255,12 @@ int sandbox_enter(enum sandbox_role role)
 		return ret;
 	}
 	sandbox_my_role = role;
+	/*
+	 * The kernel forces SIGSYS on a trapped call, but on a thread that blocks
+	 * it the default action replaces our reporter: I/O threads block signals.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	return 0;
 }

@@ -430,7 +430,6 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, s
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
-	cfg->sandbox_off = true;	/* until every role list is complete */
 	cfg->memory = CLI_DEFAULT_MEMORY;
 	cfg->serial = "stdio";
 	if (errlen)

@@ -4,16 +4,22 @@
 # purpose (KEEL_SANDBOX_SELFTEST, a test-only hook) kills keel with a log line that
 # names the call and the thread's role.
 VMM_TIMEOUT=150
-SANDBOX_OPT=--sandbox=on
+SANDBOX_OPT=  # the default is on; F3 checks that it is
+# A disk on an I/O thread: L3's virtio-blk driver reads its partition table there.
+truncate -s 16M "$W/d.raw"
+DISK_OPTS="--iothread id=io0 --disk path=$W/d.raw,format=raw,iothread=io0"
 [ "$KEEL_VMM" = qemu ] && skip "the sandbox is keel's own"
 S=$W/qmp.sock
 ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
-vmm_boot pvh 2 qmp --qmp "unix:$S,server" $SANDBOX_OPT &
+vmm_boot pvh 2 qmp --qmp "unix:$S,server" $SANDBOX_OPT $DISK_OPTS &
 boot=$!
 n=0
 while [ "$(ticks)" -lt 3 ] && [ $n -lt 900 ]; do n=$((n + 1)); sleep 0.1; done
 [ "$(ticks)" -ge 3 ] || fail "L3 heartbeat never started"
-pid=$(pgrep -x keel | head -n1)
+pid=
+for p in /proc/[0-9]*; do
+	[ "$(cat "$p/comm" 2>/dev/null)" = keel ] && pid=${p#/proc/}
+done
 [ -n "$pid" ] || fail "no keel process while the guest runs"
 threads=0 bad=
 for st in /proc/"$pid"/task/*/status; do
@@ -24,7 +30,8 @@ for st in /proc/"$pid"/task/*/status; do
 done
 info "keel pid $pid: $threads threads, seccomp modes checked"
 [ -z "$bad" ] || fail "threads not in seccomp filter mode 2:$bad"
-[ "$threads" -ge 3 ] || fail "only $threads keel threads (want main + 2 vCPUs at least)"
+[ "$threads" -ge 4 ] || fail "only $threads keel threads (want main, 2 vCPUs, iothread-io0)"
+grep -q '^iothread-io0$' /proc/"$pid"/task/*/comm || fail "no iothread-io0 thread in keel"
 keelctl "$S" query-status >/dev/null || fail "query-status failed under the sandbox"
 keelctl "$S" quit >/dev/null || fail "quit failed under the sandbox"
 wait $boot
@@ -32,10 +39,10 @@ grep '^vmm-watch:' "$W/watch.out" | grep -q 'exit=0$' ||
 	fail "keel did not exit 0 after quit under the sandbox: $(grep '^vmm-watch:' "$W/watch.out")"
 grep -q 'forbidden system call' "$W/vmm.txt" && fail "the sandbox tripped in a normal run"
 
-# The kill path, once per thread role that exists in this run.
-for role in vcpu main; do
+# The kill path, once per thread role (io: the I/O thread, at its start).
+for role in vcpu main io; do
 	export KEEL_SANDBOX_SELFTEST=$role
-	vmm_boot pvh 1 info $SANDBOX_OPT
+	vmm_boot pvh 1 info $SANDBOX_OPT $DISK_OPTS
 	unset KEEL_SANDBOX_SELFTEST
 	[ "$VMM_RC" = 124 ] && fail "$role: keel still running after ${VMM_TIMEOUT}s"
 	[ "$VMM_RC" = $((128 + 31)) ] ||
