@@ -6,6 +6,7 @@
 #ifndef KEEL_DEVICES_MACHINE_H
 #define KEEL_DEVICES_MACHINE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,13 @@ enum machine_request {
 	MACHINE_POWEROFF,	/* ACPI S5, or any "switch off" */
 	MACHINE_RESET,		/* reset register, i8042 pulse, 0xCF9 */
 	MACHINE_PAUSE,		/* stop the vCPUs as QMP stop does (werror=stop) */
+};
+
+/* One guest RAM region as the host maps it (for in-kernel backends: vhost). */
+struct machine_ram_region {
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;
 };
 
 struct machine_services {
@@ -85,6 +93,12 @@ struct machine_services {
 	 * thread; NULL if no such thread was configured.
 	 */
 	struct loop *(*iothread)(void *opaque, const char *id);
+
+	/*
+	 * Guest RAM regions (vhost's memory table): fills up to max entries and
+	 * returns how many regions there are, or -errno. May be NULL.
+	 */
+	int (*ram_regions)(void *opaque, struct machine_ram_region *out, unsigned int max);
 };
 
 /* Convenience wrappers so device code reads naturally. */
@@ -151,6 +165,12 @@ static inline struct loop *machine_iothread(const struct machine_services *ms,
 					    const char *id)
 {
 	return ms->iothread ? ms->iothread(ms->opaque, id) : NULL;
+}
+
+static inline int machine_ram_regions(const struct machine_services *ms,
+				      struct machine_ram_region *out, unsigned int max)
+{
+	return ms->ram_regions ? ms->ram_regions(ms->opaque, out, max) : -EOPNOTSUPP;
 }
 
 #endif
