@@ -933,7 +933,7 @@ struct virtio_pci *virtio_pci_new(const struct machine_services *ms,
 	vp->ms = ms;
 	vp->info = *info;
 	snprintf(vp->name, sizeof(vp->name), "%s", info->name);
-	vp->host_features = info->features | VP_TRANSPORT_FEATURES;
+	vp->host_features = (info->features | VP_TRANSPORT_FEATURES) & ~info->withhold_features;
 	pthread_mutex_init(&vp->lock, NULL);
 	pthread_mutex_init(&vp->isr_lock, NULL);
 	for (i = 0; i < info->nr_queues; i++)
@@ -1022,4 +1022,25 @@ int virtio_pci_kick_fd(struct virtio_pci *vp, unsigned int idx)
 	if (idx >= vp->info.nr_queues)
 		return -1;
 	return vp->q[idx].kick_fd;
+}
+
+int virtio_pci_call_fd(struct virtio_pci *vp, unsigned int idx)
+{
+	uint16_t vector;
+	int fd;
+
+	if (idx >= vp->info.nr_queues || !vp_msix_on(vp))
+		return -1;
+	vector = __atomic_load_n(&vp->q[idx].vector, __ATOMIC_ACQUIRE);
+	if (vector == VIRTIO_MSI_NO_VECTOR || vector >= vp->msix.nr)
+		return -1;
+	fd = msix_vector_fd(&vp->msix, vector);
+	return fd < 0 ? -1 : fd;
+}
+
+void virtio_pci_interrupt(struct virtio_pci *vp, unsigned int idx)
+{
+	if (idx < vp->info.nr_queues)
+		vp_interrupt(vp, __atomic_load_n(&vp->q[idx].vector, __ATOMIC_ACQUIRE),
+			     VP_ISR_QUEUE);
 }

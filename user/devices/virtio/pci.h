@@ -72,6 +72,7 @@ struct virtio_pci_info {
 	unsigned int config_size;	/* bytes of device configuration */
 	const struct virtio_device_ops *ops;
 	void *dev;			/* passed to ops */
+	uint64_t withhold_features;	/* transport features not to offer (vhost: packed) */
 };
 
 #define VIRTIO_PCI_MAX_QUEUES	64
@@ -92,6 +93,14 @@ struct pci_device *virtio_pci_device(struct virtio_pci *vp);
 struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned int idx);
 /* The eventfd kicks on queue idx arrive on (read it to clear); -1 if none. */
 int virtio_pci_kick_fd(struct virtio_pci *vp, unsigned int idx);
+
+/*
+ * The eventfd that interrupts the driver for queue idx (the MSI-X vector it
+ * chose; for vhost's call fd): -1 when MSI-X is off or the queue has no vector.
+ */
+int virtio_pci_call_fd(struct virtio_pci *vp, unsigned int idx);
+/* Interrupt for queue idx now, without checking the ring's suppression. */
+void virtio_pci_interrupt(struct virtio_pci *vp, unsigned int idx);
 
 /*
  * After pushing used buffers on queue idx: interrupt the driver unless the
