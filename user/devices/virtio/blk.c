@@ -12,9 +12,12 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <linux/vhost_blk.h>
+
 #include "block/aio/aio.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/pci.h"
+#include "devices/virtio/vhost.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 
@@ -84,6 +87,10 @@ struct virtio_blk {
 
 	/* Guest mistakes are logged once per kind. */
 	unsigned int logged;
+
+	/* accel=vhost: the kernel serves the queues (blk_vhost_*). */
+	struct vhost_dev *vhost;
+	pthread_mutex_t vhost_lock;	/* start/stop against statistics readers */
 };
 
 enum blk_log {
@@ -857,6 +864,112 @@ void virtio_blk_core_stop(struct virtio_blk *blk)
 	pthread_mutex_unlock(&blk->lock);
 }
 
+/* ---- accel=vhost: the queues go to /dev/vhost-blk ---- */
+
+static void blk_vhost_error(void *opaque, unsigned int idx)
+{
+	struct virtio_blk *blk = opaque;
+
+	virtio_pci_set_broken(blk->vp, "the kernel backend found a corrupt ring");
+}
+
+static void blk_vhost_call(void *opaque, unsigned int idx)
+{
+	struct virtio_blk *blk = opaque;
+
+	virtio_pci_interrupt(blk->vp, idx);
+}
+
+static int blk_vhost_start(struct virtio_blk *blk, uint64_t features)
+{
+	struct vhost_vring vr[VIRTIO_BLK_MAX_QUEUES];
+	struct vhost_blk_backend be = { .fd = blk->conf.vhost_backend_fd };
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < blk->nr_queues; i++) {
+		vr[i].vq = virtio_pci_queue(blk->vp, i);
+		vr[i].kick_fd = virtio_pci_kick_fd(blk->vp, i);
+		vr[i].call_fd = virtio_pci_call_fd(blk->vp, i);
+	}
+	pthread_mutex_lock(&blk->vhost_lock);
+	ret = vhost_start(blk->vhost, blk->ms, features, vr, blk->nr_queues);
+	if (ret)
+		goto out;
+	if (blk->conf.read_only)
+		be.flags = VHOST_BLK_BACKEND_F_RO;
+	memcpy(be.serial, blk->serial, sizeof(be.serial));
+	ret = vhost_ioctl(blk->vhost, VHOST_BLK_SET_BACKEND, &be);
+	if (ret) {
+		log_err("%s: vhost-blk refused the backend: %s", blk->name, strerror(-ret));
+		vhost_stop(blk->vhost);
+		goto out;
+	}
+	blk->negotiated = features & blk->features;
+out:
+	pthread_mutex_unlock(&blk->vhost_lock);
+	return ret;
+}
+
+static void blk_vhost_stop(struct virtio_blk *blk)
+{
+	struct vhost_blk_backend be = { .fd = -1 };
+
+	pthread_mutex_lock(&blk->vhost_lock);
+	if (blk->vhost->running) {
+		/* Returns when no request uses the image any more. */
+		vhost_ioctl(blk->vhost, VHOST_BLK_SET_BACKEND, &be);
+		vhost_stop(blk->vhost);
+	}
+	pthread_mutex_unlock(&blk->vhost_lock);
+}
+
+int virtio_blk_vhost_stats(struct virtio_blk *blk, struct vhost_blk_stats *stats)
+{
+	int ret;
+
+	if (!blk->vhost)
+		return -ENODEV;
+	memset(stats, 0, sizeof(*stats));
+	pthread_mutex_lock(&blk->vhost_lock);
+	ret = vhost_ioctl(blk->vhost, VHOST_BLK_GET_STATS, stats);
+	pthread_mutex_unlock(&blk->vhost_lock);
+	return ret;
+}
+
+/* Set up the vhost side of a new device: the transport features it must not offer. */
+static int blk_vhost_new(struct virtio_blk *blk, uint64_t *withhold)
+{
+	uint64_t ring = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX);
+	int ret;
+
+	blk->vhost = calloc(1, sizeof(*blk->vhost));
+	if (!blk->vhost)
+		return -ENOMEM;
+	pthread_mutex_init(&blk->vhost_lock, NULL);
+	ret = vhost_init(blk->vhost, blk->name, blk->conf.vhost_fd, NULL,
+			 blk->ms ? blk->ms->loop : NULL, blk_vhost_error, blk_vhost_call, blk);
+	if (ret) {
+		pthread_mutex_destroy(&blk->vhost_lock);
+		free(blk->vhost);
+		blk->vhost = NULL;
+		return ret;
+	}
+	/* The module serves split rings only, with the ring features it lists. */
+	*withhold = (1ull << VIRTIO_F_RING_PACKED) | (ring & ~blk->vhost->features);
+	return 0;
+}
+
+static void blk_vhost_free(struct virtio_blk *blk)
+{
+	if (!blk->vhost)
+		return;
+	blk_vhost_stop(blk);
+	pthread_mutex_destroy(&blk->vhost_lock);
+	free(blk->vhost);	/* the fd belongs to the caller */
+	blk->vhost = NULL;
+}
+
 /* ---- virtio-pci glue ---- */
 
 static void blk_pci_config_read(void *dev, uint32_t off, void *data, unsigned int size)
@@ -881,6 +994,8 @@ static int blk_pci_start(void *dev, uint64_t features)
 	int fds[VIRTIO_BLK_MAX_QUEUES];
 	unsigned int i;
 
+	if (blk->vhost)
+		return blk_vhost_start(blk, features);
 	for (i = 0; i < blk->nr_queues; i++) {
 		vqs[i] = virtio_pci_queue(blk->vp, i);
 		fds[i] = virtio_pci_kick_fd(blk->vp, i);
@@ -891,6 +1006,12 @@ static int blk_pci_start(void *dev, uint64_t features)
 
 static void blk_pci_stop(void *dev)
 {
+	struct virtio_blk *blk = dev;
+
+	if (blk->vhost) {
+		blk_vhost_stop(blk);
+		return;
+	}
 	virtio_blk_core_stop(dev);
 }
 
@@ -906,9 +1027,15 @@ struct virtio_blk *virtio_blk_new(const struct machine_services *ms,
 {
 	struct virtio_blk *blk = virtio_blk_core_new(ms, conf);
 	struct virtio_pci_info info;
+	uint64_t withhold = 0;
 
 	if (!blk)
 		return NULL;
+	if (conf->vhost && blk_vhost_new(blk, &withhold)) {
+		pthread_mutex_destroy(&blk->lock);
+		free(blk);
+		return NULL;
+	}
 	info = (struct virtio_pci_info){
 		.name = blk->name,
 		.type = VIRTIO_ID_BLOCK,
@@ -919,9 +1046,11 @@ struct virtio_blk *virtio_blk_new(const struct machine_services *ms,
 		.config_size = VIRTIO_BLK_CFG_SIZE,
 		.ops = &blk_pci_ops,
 		.dev = blk,
+		.withhold_features = withhold,
 	};
 	blk->vp = virtio_pci_new(ms, &info);
 	if (!blk->vp) {
+		blk_vhost_free(blk);
 		pthread_mutex_destroy(&blk->lock);
 		free(blk);
 		return NULL;
@@ -956,6 +1085,7 @@ void virtio_blk_free(struct virtio_blk *blk)
 		return;
 	if (blk->vp)
 		virtio_pci_free(blk->vp);
+	blk_vhost_free(blk);
 	virtio_blk_core_stop(blk);
 	/*
 	 * A handler of the I/O thread may have been dispatched just before its fd

@@ -96,6 +96,13 @@ struct virtio_blk_conf {
 	enum virtio_blk_werror werror;
 	virtio_blk_error_fn on_error;	/* may be NULL */
 	void *on_error_opaque;
+	/*
+	 * accel=vhost: the queues are served by /dev/vhost-blk (vhost_fd, open,
+	 * owned by the caller) on vhost_backend_fd (the raw image), not by bd.
+	 */
+	bool vhost;
+	int vhost_fd;
+	int vhost_backend_fd;
 };
 
 /*
@@ -112,6 +119,10 @@ struct pci_device *virtio_blk_pci_device(struct virtio_blk *blk);
 void virtio_blk_resume(struct virtio_blk *blk);
 /* Requests parked by werror=stop and not yet re-submitted. */
 unsigned int virtio_blk_parked(struct virtio_blk *blk);
+
+struct vhost_blk_stats;
+/* accel=vhost: the kernel's per-queue counters. 0, -ENODEV without vhost, -errno. */
+int virtio_blk_vhost_stats(struct virtio_blk *blk, struct vhost_blk_stats *stats);
 
 /*
  * The transport-free core, for the PCI glue above and for tests: a device
