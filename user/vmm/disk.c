@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/vhost_blk.h>
+
 #include "block/aio/aio.h"
 #include "lib/log.h"
 #include "vmm/cli.h"
@@ -102,12 +104,12 @@ static int disk_onoff(const char *v, bool *out)
 
 enum disk_key {
 	DK_PATH, DK_FORMAT, DK_READONLY, DK_IOTHREAD, DK_AIO, DK_CACHE, DK_DISCARD,
-	DK_SERIAL, DK_NUM_QUEUES, DK_WERROR, DK__COUNT
+	DK_SERIAL, DK_NUM_QUEUES, DK_WERROR, DK_ACCEL, DK__COUNT
 };
 
 static const char *const disk_keys[DK__COUNT] = {
 	"path", "format", "readonly", "iothread", "aio", "cache", "discard", "serial",
-	"num-queues", "werror",
+	"num-queues", "werror", "accel",
 };
 
 static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const char *str,
@@ -193,6 +195,17 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 			return disk_err(err, errlen, "--disk '%s': werror '%s' is not report or "
 					"stop", str, v);
 		return 0;
+	case DK_ACCEL:
+		if (!strcmp(v, "auto"))
+			c->accel = DISK_ACCEL_AUTO;
+		else if (!strcmp(v, "vhost"))
+			c->accel = DISK_ACCEL_VHOST;
+		else if (!strcmp(v, "none"))
+			c->accel = DISK_ACCEL_NONE;
+		else
+			return disk_err(err, errlen, "--disk '%s': accel '%s' is not auto, vhost "
+					"or none", str, v);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -223,7 +236,7 @@ int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
 		if (k == DK__COUNT) {
 			ret = disk_err(err, errlen, "--disk '%s': unknown key '%s' (path, format, "
 				       "readonly, iothread, aio, cache, discard, serial, num-queues, "
-				       "werror)", str, key);
+				       "werror, accel)", str, key);
 			goto out;
 		}
 		if (seen[k]) {
@@ -379,4 +392,69 @@ int disk_open(const struct disk_conf *conf, struct block_dev **out)
 		log_debug("--disk path=%s: cannot open the %s image: %s", conf->path, o.format,
 			strerror(-ret));
 	return ret;
+}
+
+_Static_assert(VHOST_BLK_MAX_QUEUES == 8, "the message below names the limit");
+
+/* Why vhost cannot serve conf, or NULL when it can (the image is not touched). */
+static const char *disk_vhost_unfit(const struct disk_conf *conf, const struct block_dev *bd)
+{
+	if (!bd->drv || !bd->drv->is_raw)
+		return "the image is not raw (vhost-blk takes a plain file or block device)";
+	if (conf->num_queues > VHOST_BLK_MAX_QUEUES)
+		return "vhost-blk serves at most 8 queues (num-queues)";
+	if (conf->werror == VIRTIO_BLK_WERROR_STOP)
+		return "werror=stop needs keel's own data plane";
+	return NULL;
+}
+
+int disk_accel_open(const struct disk_conf *conf, const struct block_dev *bd,
+		    const char *name, const char *dev_path, int *vhost_fd, int *backend_fd)
+{
+	const char *why;
+	int flags, ret;
+
+	*vhost_fd = *backend_fd = -1;
+	if (!dev_path)
+		dev_path = DISK_VHOST_BLK_DEV;
+	if (conf->accel == DISK_ACCEL_NONE) {
+		log_info("%s: served by keel (accel=none)", name);
+		return 0;
+	}
+	why = disk_vhost_unfit(conf, bd);
+	if (why) {
+		if (conf->accel == DISK_ACCEL_VHOST) {
+			log_err("--disk path=%s: accel=vhost is not possible: %s", conf->path, why);
+			return -EINVAL;
+		}
+		log_info("%s: served by keel (accel=auto: %s)", name, why);
+		return 0;
+	}
+	*vhost_fd = open(dev_path, O_RDWR | O_CLOEXEC);
+	if (*vhost_fd < 0) {
+		ret = -errno;
+		if (conf->accel == DISK_ACCEL_VHOST) {
+			log_err("--disk path=%s: accel=vhost is not possible: cannot open %s: %s "
+				"(is vhost-blk.ko loaded?)", conf->path, dev_path, strerror(-ret));
+			return ret;
+		}
+		log_info("%s: served by keel (accel=auto: no %s)", name, dev_path);
+		return 0;
+	}
+	flags = (conf->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	if (conf->cache == BLOCK_CACHE_NONE)
+		flags |= O_DIRECT;
+	*backend_fd = open(conf->path, flags);
+	if (*backend_fd < 0) {
+		ret = -errno;
+		log_err("--disk path=%s: cannot open it for vhost-blk: %s", conf->path,
+			strerror(-ret));
+		close(*vhost_fd);
+		*vhost_fd = -1;
+		return ret;
+	}
+	log_info("%s: served by vhost-blk in the kernel (accel=%s, %s I/O)", name,
+		 conf->accel == DISK_ACCEL_VHOST ? "vhost" : "auto",
+		 (flags & O_DIRECT) ? "direct" : "buffered");
+	return 0;
 }

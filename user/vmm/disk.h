@@ -14,6 +14,15 @@
 
 #define DISK_PATH_MAX		4096
 
+/* Who serves the queues (accel=): Documentation/vhost-blk.md "keel's side". */
+enum disk_accel {
+	DISK_ACCEL_AUTO,		/* vhost when it can, else userspace */
+	DISK_ACCEL_VHOST,		/* /dev/vhost-blk, or refuse to start */
+	DISK_ACCEL_NONE,		/* keel's own data plane */
+};
+
+#define DISK_VHOST_BLK_DEV	"/dev/vhost-blk"
+
 struct disk_conf {
 	char path[DISK_PATH_MAX];
 	const char *format;		/* "raw", "qcow2", "vhdx", "vpc"; NULL: probe */
@@ -25,6 +34,7 @@ struct disk_conf {
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	unsigned int num_queues;
 	enum virtio_blk_werror werror;
+	enum disk_accel accel;
 };
 
 /*
@@ -48,5 +58,14 @@ int disk_check_config(const char *const *disks, unsigned int nr_disks,
  * or -errno with one line logged naming the disk.
  */
 int disk_open(const struct disk_conf *conf, struct block_dev **out);
+
+/*
+ * Decide (and log once) who serves disk name: vhost fills *vhost_fd (open
+ * DISK_VHOST_BLK_DEV, or dev_path when not NULL) and *backend_fd (the image opened
+ * again for the kernel), userspace leaves both -1. 0, or -errno when accel=vhost
+ * cannot be honoured (logged: a command-line mistake).
+ */
+int disk_accel_open(const struct disk_conf *conf, const struct block_dev *bd,
+		    const char *name, const char *dev_path, int *vhost_fd, int *backend_fd);
 
 #endif
