@@ -118,6 +118,7 @@ struct pc_disk {
 	struct disk_conf conf;
 	struct block_dev *bd;
 	struct virtio_blk *blk;
+	int vhost_fd, vhost_backend_fd;	/* accel=vhost, else -1 (disk_accel_open) */
 };
 
 static void pc_reset_now(void *opaque);
@@ -184,6 +185,19 @@ static void *pc_gpa_to_hva(void *opaque, uint64_t gpa, uint64_t len)
 	struct pc *pc = opaque;
 
 	return guest_mem_hva(&pc->mem, gpa, len);
+}
+
+static int pc_ram_regions(void *opaque, struct machine_ram_region *out, unsigned int max)
+{
+	struct pc *pc = opaque;
+	unsigned int i;
+
+	for (i = 0; i < pc->mem.nr_regions && i < max; i++) {
+		out[i].gpa = pc->mem.regions[i].gpa;
+		out[i].size = pc->mem.regions[i].size;
+		out[i].hva = pc->mem.regions[i].hva;
+	}
+	return (int)pc->mem.nr_regions;
 }
 
 static void pc_pause_now(void *opaque);
@@ -511,7 +525,12 @@ static int pc_disks_open(struct pc *pc)
 		ret = disk_open(&d->conf, &d->bd);
 		if (ret)
 			return ret;
+		d->vhost_fd = d->vhost_backend_fd = -1;
 		pc->nr_disks++;
+		ret = disk_accel_open(&d->conf, d->bd, d->name, NULL, &d->vhost_fd,
+				      &d->vhost_backend_fd);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -571,6 +590,9 @@ static int pc_disks_attach(struct pc *pc)
 			.werror = d->conf.werror,
 			.on_error = pc_disk_error,
 			.on_error_opaque = pc,
+			.vhost = d->vhost_fd >= 0,
+			.vhost_fd = d->vhost_fd,
+			.vhost_backend_fd = d->vhost_backend_fd,
 		};
 
 		d->blk = virtio_blk_new(&pc->ms, &conf);
@@ -612,8 +634,13 @@ static void pc_disks_close(struct pc *pc)
 {
 	unsigned int i;
 
-	for (i = 0; i < pc->nr_disks; i++)
+	for (i = 0; i < pc->nr_disks; i++) {
 		block_close(pc->disks[i].bd);
+		if (pc->disks[i].vhost_fd >= 0)
+			close(pc->disks[i].vhost_fd);
+		if (pc->disks[i].vhost_backend_fd >= 0)
+			close(pc->disks[i].vhost_backend_fd);
+	}
 	free(pc->disks);
 	pc->disks = NULL;
 	pc->nr_disks = 0;
@@ -846,6 +873,7 @@ static int pc_build(struct pc *pc)
 		.request = pc_request,
 		.loop = pc->loop,
 		.iothread = pc_iothread,
+		.ram_regions = pc_ram_regions,
 	};
 	pc_pci_services(pc);
 	pc->irq_err_logged = false;
