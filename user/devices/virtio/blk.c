@@ -842,12 +842,73 @@ fail:
 	return ret;
 }
 
+/* A call run on the disk's loop that the caller waits for. */
+struct blk_barrier {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct virtio_blk *blk;
+};
+
+static void blk_barrier_signal(struct blk_barrier *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->done = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Run fn on the I/O thread's loop and wait for it; false if it could not be queued. */
+static bool blk_run_on_loop(struct virtio_blk *blk, loop_timer_fn fn)
+{
+	struct blk_barrier b = { .done = false, .blk = blk };
+	bool queued;
+
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+	queued = loop_call(blk->loop, fn, &b) == 0;
+	if (queued) {
+		pthread_mutex_lock(&b.lock);
+		while (!b.done)
+			pthread_cond_wait(&b.cond, &b.lock);
+		pthread_mutex_unlock(&b.lock);
+	}
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+	return queued;
+}
+
+static void blk_stop_locked(struct virtio_blk *blk);
+
+static void blk_stop_on_loop(void *opaque)
+{
+	struct blk_barrier *b = opaque;
+
+	pthread_mutex_lock(&b->blk->lock);
+	blk_stop_locked(b->blk);
+	pthread_mutex_unlock(&b->blk->lock);
+	blk_barrier_signal(b);
+}
+
 void virtio_blk_core_stop(struct virtio_blk *blk)
+{
+	/*
+	 * An I/O thread drains its own engine: the caller (a vCPU or the main
+	 * thread, never that I/O thread) only waits, and needs no engine calls.
+	 */
+	if (blk->on_iothread && blk_run_on_loop(blk, blk_stop_on_loop))
+		return;
+	pthread_mutex_lock(&blk->lock);
+	blk_stop_locked(blk);
+	pthread_mutex_unlock(&blk->lock);
+}
+
+/* Caller holds blk->lock. */
+static void blk_stop_locked(struct virtio_blk *blk)
 {
 	unsigned int i;
 	int ret;
 
-	pthread_mutex_lock(&blk->lock);
 	blk->running = false;
 	blk_unwatch_locked(blk);
 	/* In-flight requests finish here; with running false nothing is pushed. */
@@ -861,7 +922,6 @@ void virtio_blk_core_stop(struct virtio_blk *blk)
 		blk->queues[i].vq = NULL;
 		blk_queue_free_reqs(&blk->queues[i]);
 	}
-	pthread_mutex_unlock(&blk->lock);
 }
 
 /* ---- accel=vhost: the queues go to /dev/vhost-blk ---- */
@@ -1063,20 +1123,9 @@ struct pci_device *virtio_blk_pci_device(struct virtio_blk *blk)
 	return virtio_pci_device(blk->vp);
 }
 
-struct blk_barrier {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-};
-
 static void blk_barrier_fn(void *opaque)
 {
-	struct blk_barrier *b = opaque;
-
-	pthread_mutex_lock(&b->lock);
-	b->done = true;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
+	blk_barrier_signal(opaque);
 }
 
 void virtio_blk_free(struct virtio_blk *blk)
@@ -1091,20 +1140,8 @@ void virtio_blk_free(struct virtio_blk *blk)
 	 * A handler of the I/O thread may have been dispatched just before its fd
 	 * went away: once a call queued now has run, none can still be running.
 	 */
-	if (blk->on_iothread) {
-		struct blk_barrier b = { .done = false };
-
-		pthread_mutex_init(&b.lock, NULL);
-		pthread_cond_init(&b.cond, NULL);
-		if (loop_call(blk->loop, blk_barrier_fn, &b) == 0) {
-			pthread_mutex_lock(&b.lock);
-			while (!b.done)
-				pthread_cond_wait(&b.cond, &b.lock);
-			pthread_mutex_unlock(&b.lock);
-		}
-		pthread_cond_destroy(&b.cond);
-		pthread_mutex_destroy(&b.lock);
-	}
+	if (blk->on_iothread)
+		blk_run_on_loop(blk, blk_barrier_fn);
 	pthread_mutex_destroy(&blk->lock);
 	free(blk);
 }
