@@ -347,10 +347,9 @@ static const struct cli_option cli_run_options[] = {
 	  "coredump-destroy[,path=FILE]" },
 	{ "rng", "[OPTS]", cli_set_rng,
 	  "virtio-rng device: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N,period=MS]" },
-	{ "disk", "path=FILE[,..]", cli_add_disk,
-	  "virtio-blk disk: path=FILE[,format=raw|qcow2|vhdx|vpc][,readonly=on]"
-	  "[,iothread=ID][,aio=io_uring|native|threads][,cache=none|writeback|unsafe]"
-	  "[,discard=unmap|ignore][,serial=S][,num-queues=N][,werror=report|stop]" },
+	{ "disk", "path=FILE,...", cli_add_disk,
+	  "virtio-blk disk; keys format, readonly, iothread, aio, cache, discard, "
+	  "serial, num-queues, werror (keel(1))" },
 	{ "sandbox", "on|off", cli_set_sandbox,
 	  "seccomp allow-list per thread role (default on)" },
 	{ "iothread", "id=ID", cli_add_iothread,
