@@ -1,0 +1,456 @@
+/*
+ * Unit tests for user/devices/virtio/vhost.c (the vhost attach path,
+ * Documentation/vhost-blk.md "Using it from a VMM"): the ioctl sequence against a
+ * recording fake device, rollback on failure, stop, dirty log, error eventfds; and
+ * the virtio-pci pieces vhost needs (call fd, withheld packed ring). The masked
+ * MSI-X vector case (vhost writes the eventfd while masked) is test_msix.c's
+ * test_vector_fd_while_masked.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/vhost.h>
+
+#include "devices/virtio/pci.h"
+#include "devices/virtio/vhost.h"
+#include "fake_machine.h"
+#include "lib/loop.h"
+
+#define RAM_SIZE	(1u << 20)
+#define MAX_CALLS	64
+
+struct call {
+	unsigned long req;
+	unsigned int index;
+	uint64_t u64;		/* features, log base, state num, fd */
+	int fd;
+	struct vhost_vring_addr addr;
+	uint32_t nregions;
+	struct vhost_memory_region region0;
+};
+
+static struct call calls[MAX_CALLS];
+static unsigned int nr_calls;
+static unsigned long fail_req;		/* this request returns fail_err */
+static int fail_err;
+static uint64_t dev_features;
+static struct fake_machine fm;
+
+static int fake_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct call *c = &calls[nr_calls < MAX_CALLS ? nr_calls++ : MAX_CALLS - 1];
+
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	if (req == VHOST_GET_FEATURES) {
+		*(uint64_t *)arg = dev_features;
+	} else if (req == VHOST_SET_FEATURES || req == VHOST_SET_LOG_BASE) {
+		c->u64 = *(uint64_t *)arg;
+	} else if (req == VHOST_SET_VRING_NUM || req == VHOST_SET_VRING_BASE) {
+		c->index = ((struct vhost_vring_state *)arg)->index;
+		c->u64 = ((struct vhost_vring_state *)arg)->num;
+	} else if (req == VHOST_GET_VRING_BASE) {
+		c->index = ((struct vhost_vring_state *)arg)->index;
+		((struct vhost_vring_state *)arg)->num = 40 + c->index;
+	} else if (req == VHOST_SET_VRING_ADDR) {
+		c->addr = *(struct vhost_vring_addr *)arg;
+		c->index = c->addr.index;
+	} else if (req == VHOST_SET_VRING_CALL || req == VHOST_SET_VRING_KICK ||
+		   req == VHOST_SET_VRING_ERR) {
+		c->index = ((struct vhost_vring_file *)arg)->index;
+		c->fd = ((struct vhost_vring_file *)arg)->fd;
+	} else if (req == VHOST_SET_MEM_TABLE) {
+		struct vhost_memory *m = arg;
+
+		c->nregions = m->nregions;
+		if (m->nregions)
+			c->region0 = m->regions[0];
+	}
+	if (fail_req && req == fail_req)
+		return fail_err;
+	return 0;
+}
+
+static int fake_ram_regions(void *opaque, struct machine_ram_region *out, unsigned int max)
+{
+	struct fake_machine *f = opaque;
+
+	if (max >= 1) {
+		out[0].gpa = 0;
+		out[0].size = f->ram_size;
+		out[0].hva = f->ram;
+	}
+	return 1;
+}
+
+static int setup(void **state)
+{
+	fake_machine_init(&fm, RAM_SIZE);
+	fm.ms.ram_regions = fake_ram_regions;
+	nr_calls = 0;
+	fail_req = 0;
+	dev_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_EVENT_IDX) |
+		       (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VHOST_F_LOG_ALL) | (1ull << 9);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fake_machine_fini(&fm);
+	return 0;
+}
+
+/* A started split ring of 128 entries at GPA base, next avail index avail. */
+static void ring(struct virtq *vq, uint64_t base, uint16_t avail)
+{
+	memset(vq, 0, sizeof(*vq));
+	vq->cfg.size = 128;
+	vq->cfg.desc_gpa = base;
+	vq->cfg.driver_gpa = base + 0x800;
+	vq->cfg.device_gpa = base + 0x1000;
+	vq->desc = fm.ram + base;
+	vq->driver = fm.ram + base + 0x800;
+	vq->device = fm.ram + base + 0x1000;
+	vq->started = true;
+	vq->last_avail_idx = avail;
+}
+
+static const struct call *find(unsigned long req, unsigned int index, unsigned int nth)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_calls; i++)
+		if (calls[i].req == req && calls[i].index == index && nth-- == 0)
+			return &calls[i];
+	return NULL;
+}
+
+static int pos(unsigned long req, unsigned int index)
+{
+	const struct call *c = find(req, index, 0);
+
+	return c ? (int)(c - calls) : -1;
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static void test_start_sequence(void **state)
+{
+	struct vhost_dev d;
+	struct virtq q0, q1;
+	struct vhost_vring vr[3];
+	int kick0 = eventfd(0, 0), kick1 = eventfd(0, 0), call0 = eventfd(0, 0);
+	const struct call *c;
+	int errfd;
+
+	ring(&q0, 0x10000, 0);
+	ring(&q1, 0x20000, 9);
+	vr[0] = (struct vhost_vring){ .vq = &q0, .kick_fd = kick0, .call_fd = call0 };
+	vr[1] = (struct vhost_vring){ .vq = NULL, .kick_fd = -1, .call_fd = -1 };
+	vr[2] = (struct vhost_vring){ .vq = &q1, .kick_fd = kick1, .call_fd = -1 };
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(calls[0].req, VHOST_GET_FEATURES);
+	assert_true(d.features == dev_features);
+	nr_calls = 0;
+
+	/* The guest accepted a bit the backend lacks (bit 12): not passed on. */
+	assert_int_equal(vhost_start(&d, &fm.ms, (1ull << VIRTIO_F_VERSION_1) | (1ull << 9) |
+				     (1ull << 12), vr, 3), 0);
+	assert_int_equal(calls[0].req, VHOST_SET_OWNER);
+	assert_int_equal(calls[1].req, VHOST_SET_FEATURES);
+	assert_true(calls[1].u64 == ((1ull << VIRTIO_F_VERSION_1) | (1ull << 9)));
+	assert_int_equal(calls[2].req, VHOST_SET_MEM_TABLE);
+	assert_int_equal(calls[2].nregions, 1);
+	assert_true(calls[2].region0.userspace_addr == (uintptr_t)fm.ram);
+	assert_true(calls[2].region0.memory_size == RAM_SIZE);
+
+	/* Ring 0: NUM, BASE, ADDR, CALL (the caller's), ERR, KICK, in that order. */
+	c = find(VHOST_SET_VRING_NUM, 0, 0);
+	assert_non_null(c);
+	assert_int_equal(c->u64, 128);
+	assert_int_equal(find(VHOST_SET_VRING_BASE, 0, 0)->u64, 0);
+	c = find(VHOST_SET_VRING_ADDR, 0, 0);
+	assert_true(c->addr.desc_user_addr == (uintptr_t)(fm.ram + 0x10000));
+	assert_true(c->addr.avail_user_addr == (uintptr_t)(fm.ram + 0x10800));
+	assert_true(c->addr.used_user_addr == (uintptr_t)(fm.ram + 0x11000));
+	assert_true(c->addr.log_guest_addr == 0x11000);
+	assert_int_equal(c->addr.flags, 0);
+	assert_int_equal(find(VHOST_SET_VRING_CALL, 0, 0)->fd, call0);
+	assert_int_equal(find(VHOST_SET_VRING_KICK, 0, 0)->fd, kick0);
+	errfd = find(VHOST_SET_VRING_ERR, 0, 0)->fd;
+	assert_true(errfd >= 0 && fd_open(errfd));
+	assert_true(pos(VHOST_SET_VRING_NUM, 0) < pos(VHOST_SET_VRING_ADDR, 0));
+	assert_true(pos(VHOST_SET_VRING_ADDR, 0) < pos(VHOST_SET_VRING_KICK, 0));
+	assert_true(pos(VHOST_SET_VRING_ERR, 0) < pos(VHOST_SET_VRING_KICK, 0));
+
+	/* Ring 1 was left disabled by the driver: never mentioned. */
+	assert_null(find(VHOST_SET_VRING_NUM, 1, 0));
+	/* Ring 2 resumes at avail index 9, and gets an own call eventfd. */
+	assert_int_equal(find(VHOST_SET_VRING_BASE, 2, 0)->u64, 9);
+	assert_true(find(VHOST_SET_VRING_CALL, 2, 0)->fd >= 0);
+	assert_int_equal(find(VHOST_SET_VRING_CALL, 2, 0)->fd, d.call_fd[2]);
+
+	/* Stop: kick detached before GET_VRING_BASE, then RESET_OWNER; fds closed. */
+	nr_calls = 0;
+	vhost_stop(&d);
+	assert_int_equal(find(VHOST_SET_VRING_KICK, 0, 0)->fd, -1);
+	assert_true(pos(VHOST_SET_VRING_KICK, 0) < pos(VHOST_GET_VRING_BASE, 0));
+	assert_non_null(find(VHOST_GET_VRING_BASE, 2, 0));
+	assert_null(find(VHOST_GET_VRING_BASE, 1, 0));
+	assert_int_equal(d.last_avail[0], 40);
+	assert_int_equal(d.last_avail[2], 42);
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
+	assert_false(fd_open(errfd));
+	assert_int_equal(d.call_fd[2], -1);
+	assert_false(d.running);
+	close(kick0);
+	close(kick1);
+	close(call0);
+}
+
+static void test_packed_ring_refused(void **state)
+{
+	struct vhost_dev d;
+	struct virtq q;
+	struct vhost_vring vr = { .vq = &q, .kick_fd = 3, .call_fd = -1 };
+
+	ring(&q, 0x10000, 0);
+	q.cfg.packed = true;
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, &vr, 1),
+			 -EOPNOTSUPP);
+	assert_false(d.running);
+	assert_false(d.owned);
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
+}
+
+/* A refusal half-way leaves nothing attached: no eventfd left open, owner reset. */
+static void test_failure_rolls_back(void **state)
+{
+	struct vhost_dev d;
+	struct virtq q;
+	struct vhost_vring vr = { .vq = &q, .kick_fd = 3, .call_fd = -1 };
+	int callfd;
+
+	ring(&q, 0x10000, 0);
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	fail_req = VHOST_SET_VRING_KICK;
+	fail_err = -EBADF;
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, &vr, 1), -EBADF);
+	callfd = find(VHOST_SET_VRING_CALL, 0, 0)->fd;
+	assert_false(fd_open(callfd));
+	assert_int_equal(d.err_fd[0], -1);
+	assert_false(d.owned);
+	assert_false(d.running);
+
+	/* The memory table refused: nothing about rings is sent. */
+	nr_calls = 0;
+	fail_req = VHOST_SET_MEM_TABLE;
+	fail_err = -EFAULT;
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, &vr, 1), -EFAULT);
+	assert_null(find(VHOST_SET_VRING_NUM, 0, 0));
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
+
+	/* Too many rings for the attach path. */
+	assert_int_equal(vhost_start(&d, &fm.ms, 0, &vr, VHOST_MAX_VRINGS + 1), -EINVAL);
+}
+
+static void test_no_ram_regions(void **state)
+{
+	struct vhost_dev d;
+	struct virtq q;
+	struct vhost_vring vr = { .vq = &q, .kick_fd = 3, .call_fd = -1 };
+
+	ring(&q, 0x10000, 0);
+	fm.ms.ram_regions = NULL;
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, &vr, 1),
+			 -EOPNOTSUPP);
+	assert_false(d.owned);
+}
+
+static void test_dirty_log(void **state)
+{
+	static uint8_t bitmap[64];
+	struct vhost_dev d;
+	struct virtq q;
+	struct vhost_vring vr = { .vq = &q, .kick_fd = 3, .call_fd = -1 };
+	const struct call *c;
+
+	ring(&q, 0x10000, 0);
+	dev_features &= ~(1ull << VHOST_F_LOG_ALL);
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(vhost_set_log(&d, bitmap, true), -EOPNOTSUPP);
+
+	dev_features |= 1ull << VHOST_F_LOG_ALL;
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, NULL, NULL, NULL, NULL), 0);
+	/* Asking for LOG_ALL as a guest feature does nothing: only vhost_set_log does. */
+	assert_int_equal(vhost_start(&d, &fm.ms, (1ull << VIRTIO_F_VERSION_1) |
+				     (1ull << VHOST_F_LOG_ALL), &vr, 1), 0);
+	assert_true(find(VHOST_SET_FEATURES, 0, 0)->u64 == (1ull << VIRTIO_F_VERSION_1));
+
+	nr_calls = 0;
+	assert_int_equal(vhost_set_log(&d, bitmap, true), 0);
+	assert_int_equal(calls[0].req, VHOST_SET_LOG_BASE);
+	assert_true(calls[0].u64 == (uintptr_t)bitmap);
+	assert_int_equal(calls[1].req, VHOST_SET_FEATURES);
+	assert_true(calls[1].u64 == ((1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_F_LOG_ALL)));
+	c = find(VHOST_SET_VRING_ADDR, 0, 0);
+	assert_non_null(c);
+	assert_int_equal(c->addr.flags, 1u << VHOST_VRING_F_LOG);
+	assert_true(c->addr.log_guest_addr == 0x11000);
+
+	nr_calls = 0;
+	assert_int_equal(vhost_set_log(&d, bitmap, false), 0);
+	assert_true(find(VHOST_SET_FEATURES, 0, 0)->u64 == (1ull << VIRTIO_F_VERSION_1));
+	assert_int_equal(find(VHOST_SET_VRING_ADDR, 0, 0)->addr.flags, 0);
+
+	/* Set before a start: the start itself logs. */
+	vhost_stop(&d);
+	assert_int_equal(vhost_set_log(&d, bitmap, true), 0);
+	nr_calls = 0;
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, &vr, 1), 0);
+	assert_true(find(VHOST_SET_FEATURES, 0, 0)->u64 ==
+		    ((1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_F_LOG_ALL)));
+	assert_true(find(VHOST_SET_LOG_BASE, 0, 0)->u64 == (uintptr_t)bitmap);
+	assert_int_equal(find(VHOST_SET_VRING_ADDR, 0, 0)->addr.flags, 1u << VHOST_VRING_F_LOG);
+	vhost_stop(&d);
+}
+
+/* The kernel's error and call eventfds reach the device on the loop. */
+static unsigned int errors_seen, calls_seen, last_idx;
+static struct loop *test_loop;
+
+static void on_error(void *opaque, unsigned int idx)
+{
+	errors_seen++;
+	last_idx = idx;
+	loop_stop(test_loop, 0);
+}
+
+static void on_call(void *opaque, unsigned int idx)
+{
+	calls_seen++;
+	last_idx = idx;
+	loop_stop(test_loop, 0);
+}
+
+static void on_timeout(void *opaque)
+{
+	loop_stop(test_loop, 1);
+}
+
+static void test_error_and_call_eventfds(void **state)
+{
+	struct vhost_dev d;
+	struct virtq q0, q1;
+	struct vhost_vring vr[2] = {
+		{ .vq = &q0, .kick_fd = 3, .call_fd = -1 },
+		{ .vq = &q1, .kick_fd = 4, .call_fd = -1 },
+	};
+	struct loop_timer *t;
+	uint64_t one = 1;
+
+	test_loop = loop_new();
+	assert_non_null(test_loop);
+	t = loop_timer_new(test_loop, on_timeout, NULL);
+	assert_non_null(t);
+	ring(&q0, 0x10000, 0);
+	ring(&q1, 0x20000, 0);
+	errors_seen = calls_seen = 0;
+	assert_int_equal(vhost_init(&d, "blk-test", 99, fake_ioctl, test_loop, on_error,
+				    on_call, NULL), 0);
+	assert_int_equal(vhost_start(&d, &fm.ms, 1ull << VIRTIO_F_VERSION_1, vr, 2), 0);
+
+	assert_int_equal(write(find(VHOST_SET_VRING_ERR, 1, 0)->fd, &one, 8), 8);
+	assert_int_equal(loop_timer_arm(t, 2000000000ull, 0), 0);
+	assert_int_equal(loop_run(test_loop), 0);
+	assert_int_equal(errors_seen, 1);
+	assert_int_equal(last_idx, 1);
+
+	assert_int_equal(write(find(VHOST_SET_VRING_CALL, 0, 0)->fd, &one, 8), 8);
+	assert_int_equal(loop_run(test_loop), 0);
+	assert_int_equal(calls_seen, 1);
+	assert_int_equal(last_idx, 0);
+
+	vhost_stop(&d);
+	loop_timer_free(t);
+	loop_free(test_loop);
+}
+
+/* virtio-pci: withheld transport features are not offered; call fd follows MSI-X. */
+static int noop_start(void *dev, uint64_t features)
+{
+	return 0;
+}
+
+static void noop_stop(void *dev)
+{
+}
+
+static const struct virtio_device_ops noop_ops = { .start = noop_start, .stop = noop_stop };
+
+static uint32_t feature_word(struct virtio_pci *vp, unsigned int sel)
+{
+	struct pci_device *pd = virtio_pci_device(vp);
+	uint32_t v = 0;
+
+	/* common configuration at BAR 4 offset 0: device_feature_select, device_feature */
+	pd->bar_ops[4]->write(pd->opaque, 0, &sel, 4);
+	pd->bar_ops[4]->read(pd->opaque, 4, &v, 4);
+	return v;
+}
+
+static void test_pci_withhold_and_call_fd(void **state)
+{
+	struct virtio_pci_info info = {
+		.name = "vhost-pci-test", .type = VIRTIO_ID_BLOCK, .class_code = 0x010000,
+		.features = 1ull << 9, .nr_queues = 2, .queue_size = 128, .config_size = 8,
+		.ops = &noop_ops, .dev = NULL,
+		.withhold_features = 1ull << VIRTIO_F_RING_PACKED,
+	};
+	struct virtio_pci *vp;
+	uint64_t f;
+
+	vp = virtio_pci_new(&fm.ms, &info);
+	assert_non_null(vp);
+	f = feature_word(vp, 0) | (uint64_t)feature_word(vp, 1) << 32;
+	assert_true(f & (1ull << VIRTIO_F_VERSION_1));
+	assert_true(f & (1ull << 9));
+	assert_false(f & (1ull << VIRTIO_F_RING_PACKED));
+	/* MSI-X off: no call fd, the caller falls back to an eventfd of its own. */
+	assert_int_equal(virtio_pci_call_fd(vp, 0), -1);
+	assert_int_equal(virtio_pci_call_fd(vp, 7), -1);
+	virtio_pci_free(vp);
+
+	info.withhold_features = 0;
+	vp = virtio_pci_new(&fm.ms, &info);
+	assert_non_null(vp);
+	assert_true(feature_word(vp, 1) & (1u << (VIRTIO_F_RING_PACKED - 32)));
+	virtio_pci_free(vp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_start_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed_ring_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_ram_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_and_call_eventfds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_withhold_and_call_fd, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
