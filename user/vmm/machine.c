@@ -35,6 +35,7 @@
 #include "vmm/chardevs.h"
 #include "vmm/coredump.h"
 #include "vmm/disk.h"
+#include <linux/vhost_blk.h>
 #include "vmm/guest_mem.h"
 #include "vmm/iothread.h"
 #include "vmm/machine.h"
@@ -669,6 +670,36 @@ static unsigned int pc_qmp_block_disks(void *opaque, struct qmp_block_disk *out,
 	return i;
 }
 
+static unsigned int pc_qmp_vhost_disks(void *opaque, struct qmp_vhost_disk *out,
+				       unsigned int max)
+{
+	struct pc *pc = opaque;
+	struct vhost_blk_stats st;
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < pc->nr_disks && n < max; i++) {
+		struct pc_disk *d = &pc->disks[i];
+		struct qmp_vhost_disk *o = &out[n];
+
+		if (d->vhost_fd < 0 || !d->blk || virtio_blk_vhost_stats(d->blk, &st))
+			continue;
+		snprintf(o->device, sizeof(o->device), "%s", d->name);
+		snprintf(o->backend, sizeof(o->backend), "%s", DISK_VHOST_BLK_DEV);
+		o->nr_queues = st.nvqs < QMP_VHOST_MAX_QUEUES ? st.nvqs : QMP_VHOST_MAX_QUEUES;
+		for (j = 0; j < o->nr_queues && j < VHOST_BLK_MAX_QUEUES; j++) {
+			o->q[j].requests = st.q[j].requests;
+			o->q[j].read_bytes = st.q[j].read_bytes;
+			o->q[j].write_bytes = st.q[j].write_bytes;
+			o->q[j].errors = st.q[j].errors;
+			o->q[j].inflight = st.q[j].inflight;
+			o->q[j].queued = st.q[j].queued;
+			o->q[j].broken = st.q[j].broken;
+		}
+		n++;
+	}
+	return n;
+}
+
 static int pc_devices_init(struct pc *pc)
 {
 	int ret;
@@ -1156,6 +1187,7 @@ static unsigned int pc_qmp_pci_functions(void *opaque, struct qmp_pci_function *
 static const struct qmp_machine_ops pc_qmp_ops = {
 	.pci_functions = pc_qmp_pci_functions,
 	.block_disks = pc_qmp_block_disks,
+	.vhost_disks = pc_qmp_vhost_disks,
 	.running = pc_qmp_running,
 	.stop = pc_qmp_stop,
 	.cont = pc_qmp_cont,

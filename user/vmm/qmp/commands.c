@@ -11,6 +11,7 @@
 
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/devices.h"
+#include "vmm/qmp/vhost.h"
 
 static int qmp_cmd_query_status(void *opaque, json_t *args, json_t **ret,
 				struct qmp_error *err)
@@ -246,6 +247,7 @@ const struct qmp_command qmp_machine_commands[] = {
 	  .args = { { "id", QMP_ARG_STR, false } } },
 	{ .name = "query-pci", .fn = qmp_cmd_query_pci },
 	{ .name = "query-block", .fn = qmp_cmd_query_block },
+	{ .name = "query-vhost", .fn = qmp_cmd_query_vhost },
 	{ .name = "query-status", .fn = qmp_cmd_query_status },
 	{ .name = "stop", .fn = qmp_cmd_stop },
 	{ .name = "cont", .fn = qmp_cmd_cont },

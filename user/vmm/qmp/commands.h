@@ -38,6 +38,21 @@ struct qmp_block_disk {
 	const char *io_status;		/* "ok", "failed" (werror=stop hit) */
 };
 
+/* One disk served by an in-kernel backend, as query-vhost reports it. */
+#define QMP_VHOST_MAX_QUEUES	16
+
+struct qmp_vhost_queue {
+	uint64_t requests, read_bytes, write_bytes, errors, inflight, queued;
+	bool broken;
+};
+
+struct qmp_vhost_disk {
+	char device[32];		/* "virtio-blk0" */
+	char backend[32];		/* "/dev/vhost-blk" */
+	unsigned int nr_queues;
+	struct qmp_vhost_queue q[QMP_VHOST_MAX_QUEUES];
+};
+
 /* All called on the main loop's thread; ints are 0 or a negative errno. */
 struct qmp_machine_ops {
 	bool (*running)(void *opaque);
@@ -58,6 +73,9 @@ struct qmp_machine_ops {
 				      unsigned int max);
 	/* Optional: fill up to max guest disks; returns how many (query-block). */
 	unsigned int (*block_disks)(void *opaque, struct qmp_block_disk *out,
+				    unsigned int max);
+	/* Optional: fill up to max disks served by vhost; returns how many (query-vhost). */
+	unsigned int (*vhost_disks)(void *opaque, struct qmp_vhost_disk *out,
 				    unsigned int max);
 };
 
