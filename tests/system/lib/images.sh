@@ -320,6 +320,9 @@ img_l2()
 	if [ -x build/bin/keelctl ]; then
 		img_copy_bin "$root" build/bin/keelctl /keel/bin/keelctl
 	fi
+	if [ -x build/bin/keel-vhost ]; then
+		img_copy_bin "$root" build/bin/keel-vhost /keel/bin/keel-vhost
+	fi
 	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
 	cp "$HARNESS/keel-sockcat" "$root/keel/bin/keel-sockcat"
 	img_kmod_install "$root"
