@@ -18,6 +18,10 @@ for m in $(cat /keel/modules-extra/order); do
 	esac
 done
 DEV=/dev/nullb0
+# keel accel=vhost rows: the disk served by vhost-blk.ko (built by the harness)
+VHOST=""
+[ -f /keel/kmod/vhost-blk.ko ] && insmod /keel/kmod/vhost-blk.ko 2>/dev/null
+[ -c /dev/vhost-blk ] && VHOST=keel-vhost-blk
 [ -b $DEV ] || { echo "BENCH-BLK-FAIL all 0 no $DEV after insmod null_blk"; exit 0; }
 echo "BENCH-BLK-INFO backing: null_blk $(cat /sys/block/nullb0/size) sectors," \
      "memory_backed=0, irqmode=0; L3: 1 vCPU, 256 MiB; fio libaio O_DIRECT, ${RT}s per job after 1s ramp"
@@ -35,13 +39,15 @@ bench_cmd()
 	case $1 in
 	keel-io_uring) echo "$K --disk path=$DEV,format=raw,iothread=io0,aio=io_uring,cache=none" ;;
 	keel-native) echo "$K --disk path=$DEV,format=raw,iothread=io0,aio=native,cache=none" ;;
+	keel-vhost-blk) echo "$K --disk path=$DEV,format=raw,accel=vhost,cache=none" ;;
 	qemu-native) echo "$Q -drive if=none,id=d0,file=$DEV,format=raw,aio=native,cache=none" ;;
 	qemu-io_uring) echo "$Q -drive if=none,id=d0,file=$DEV,format=raw,aio=io_uring,cache=none" ;;
 	l2-fio) echo "keel-fio-bench $DEV $RT" ;;
 	esac
 }
 
-CONFIGS="keel-io_uring keel-native qemu-native qemu-io_uring l2-fio"
+CONFIGS="keel-io_uring keel-native $VHOST qemu-native qemu-io_uring l2-fio"
+[ -n "$VHOST" ] || echo "BENCH-BLK-FAIL keel-vhost-blk 0 no /dev/vhost-blk in L2 (vhost-blk.ko not built?)"
 for c in $CONFIGS; do
 	echo "BENCH-BLK-CMD $c $(bench_cmd $c)"
 done
