@@ -12,16 +12,20 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <linux/vhost.h>
 
+#include "block/block.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/vhost.h"
 #include "fake_machine.h"
 #include "lib/loop.h"
+#include "vmm/disk.h"
 
 #define RAM_SIZE	(1u << 20)
 #define MAX_CALLS	64
@@ -440,6 +444,102 @@ static void test_pci_withhold_and_call_fd(void **state)
 	virtio_pci_free(vp);
 }
 
+/* --disk accel=: parsing, and who serves the disk (disk_accel_open). */
+static void test_disk_accel_parse(void **state)
+{
+	struct disk_conf c;
+	char err[256];
+
+	assert_int_equal(disk_parse("path=a.img", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.accel, DISK_ACCEL_AUTO);
+	assert_int_equal(disk_parse("path=a.img,accel=vhost", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.accel, DISK_ACCEL_VHOST);
+	assert_int_equal(disk_parse("path=a.img,accel=none", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.accel, DISK_ACCEL_NONE);
+	assert_int_equal(disk_parse("path=a.img,accel=auto", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.accel, DISK_ACCEL_AUTO);
+	assert_int_equal(disk_parse("path=a.img,accel=kernel", &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "accel 'kernel' is not auto, vhost or none"));
+	assert_int_equal(disk_parse("path=a.img,accel=vhost,accel=none", &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(disk_parse("path=a.img,accel=", &c, err, sizeof(err)), -EINVAL);
+}
+
+static void accel_case(const char *opts, const char *dev, int want_ret, bool want_vhost)
+{
+	char path[] = "/tmp/test_vhost.XXXXXX", spec[256], err[256];
+	struct disk_conf c;
+	struct block_dev *bd;
+	int fd, vfd, bfd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "path=%s,%s", path, opts);
+	assert_int_equal(disk_parse(spec, &c, err, sizeof(err)), 0);
+	c.aio = BLOCK_AIO_THREADS;
+	assert_int_equal(disk_open(&c, &bd), 0);
+	assert_int_equal(disk_accel_open(&c, bd, "virtio-blk0", dev, &vfd, &bfd), want_ret);
+	assert_int_equal(vfd >= 0, want_vhost);
+	assert_int_equal(bfd >= 0, want_vhost);
+	if (vfd >= 0)
+		close(vfd);
+	if (bfd >= 0)
+		close(bfd);
+	block_close(bd);
+	unlink(path);
+}
+
+static void test_disk_accel_choice(void **state)
+{
+	char dev[] = "/tmp/test_vhost_dev.XXXXXX";
+	int fd = mkstemp(dev);
+
+	/* A regular file stands in for /dev/vhost-blk: only open() is tried here. */
+	assert_true(fd >= 0);
+	close(fd);
+	accel_case("format=raw", dev, 0, true);
+	accel_case("format=raw,accel=vhost", dev, 0, true);
+	accel_case("format=raw,accel=none", dev, 0, false);
+	accel_case("format=raw,readonly=on", dev, 0, true);
+	/* Reasons auto falls back and vhost refuses. */
+	accel_case("format=raw", "/nonexistent/vhost-blk", 0, false);
+	accel_case("format=raw,accel=vhost", "/nonexistent/vhost-blk", -ENOENT, false);
+	accel_case("format=raw,num-queues=9", dev, 0, false);
+	accel_case("format=raw,num-queues=9,accel=vhost", dev, -EINVAL, false);
+	accel_case("format=raw,num-queues=8,accel=vhost", dev, 0, true);
+	accel_case("format=raw,werror=stop", dev, 0, false);
+	accel_case("format=raw,werror=stop,accel=vhost", dev, -EINVAL, false);
+	unlink(dev);
+}
+
+static void test_disk_accel_not_raw(void **state)
+{
+	char path[] = "/tmp/test_vhost_q.XXXXXX", spec[256], err[256];
+	struct disk_conf c;
+	struct block_dev *bd;
+	int fd, vfd, bfd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(block_create("qcow2", path, 1 << 20, NULL), 0);
+	snprintf(spec, sizeof(spec), "path=%s,format=qcow2,accel=vhost", path);
+	assert_int_equal(disk_parse(spec, &c, err, sizeof(err)), 0);
+	c.aio = BLOCK_AIO_THREADS;
+	assert_int_equal(disk_open(&c, &bd), 0);
+	assert_int_equal(disk_accel_open(&c, bd, "virtio-blk0", path, &vfd, &bfd), -EINVAL);
+	assert_int_equal(vfd, -1);
+	c.accel = DISK_ACCEL_AUTO;
+	assert_int_equal(disk_accel_open(&c, bd, "virtio-blk0", path, &vfd, &bfd), 0);
+	assert_int_equal(vfd, -1);
+	assert_int_equal(bfd, -1);
+	block_close(bd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +550,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_and_call_eventfds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_withhold_and_call_fd, setup, teardown),
+		cmocka_unit_test(test_disk_accel_parse),
+		cmocka_unit_test(test_disk_accel_choice),
+		cmocka_unit_test(test_disk_accel_not_raw),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
