@@ -9,7 +9,7 @@ insmod $K/vhost-blk.ko 2>"$W/insmod.err" || fail "insmod vhost-blk.ko: $(cat "$W
 img=$W/disk.raw
 truncate -s 64M "$img"
 disk_boot pattern-write 11 16 --disk "path=$img,format=raw,accel=vhost"
-grep -m1 'served by' "$W/vmm.txt" | sed 's/^/## keel: /'
+grep -m1 'served by' "$W/vmm.txt" | sed 's/^/## /'
 expect_line 'virtio-blk0: served by vhost-blk in the kernel' "keel does not say vhost serves the disk"
 disk_l3_expect 'pattern ok 16' "L3 did not read back the pattern it wrote"
 disk_raw_check "$img" 11 16 || fail "the image file does not hold the pattern L3 wrote"
