@@ -685,7 +685,10 @@ static unsigned int pc_qmp_vhost_disks(void *opaque, struct qmp_vhost_disk *out,
 			continue;
 		snprintf(o->device, sizeof(o->device), "%s", d->name);
 		snprintf(o->backend, sizeof(o->backend), "%s", DISK_VHOST_BLK_DEV);
-		o->nr_queues = st.nvqs < QMP_VHOST_MAX_QUEUES ? st.nvqs : QMP_VHOST_MAX_QUEUES;
+		/* The module reports every queue it could serve: show the disk's. */
+		o->nr_queues = st.nvqs < d->conf.num_queues ? st.nvqs : d->conf.num_queues;
+		if (o->nr_queues > QMP_VHOST_MAX_QUEUES)
+			o->nr_queues = QMP_VHOST_MAX_QUEUES;
 		for (j = 0; j < o->nr_queues && j < VHOST_BLK_MAX_QUEUES; j++) {
 			o->q[j].requests = st.q[j].requests;
 			o->q[j].read_bytes = st.q[j].read_bytes;

@@ -25,7 +25,10 @@ n=$(dd if="$img" bs=1M count=32 2>/dev/null | tr -d '\000' | wc -c)
 [ "$n" -gt 8000000 ] || fail "the image holds only $n non-zero bytes after fio wrote 32 MiB"
 [ -s "$W/kv.txt" ] || fail "keel-vhost never answered"
 sed 's/^/## keel-vhost: /' "$W/kv.txt"
-req=$(awk '$1 ~ /^virtio-blk0\/[0-9]+$/ { s += $2 } END { print s + 0 }' "$W/kv.txt")
-[ "$req" -gt 0 ] || fail "keel-vhost shows no request served by the kernel"
+q0=$(awk '$1 == "virtio-blk0/0" { print $2 }' "$W/kv.txt")
+q1=$(awk '$1 == "virtio-blk0/1" { print $2 }' "$W/kv.txt")
+[ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] ||
+	fail "keel-vhost does not show requests on both queues (${q0:-none}, ${q1:-none})"
+[ "$(grep -c '^virtio-blk0/' "$W/kv.txt")" = 2 ] || fail "keel-vhost lists other than 2 queues"
 rmmod vhost_blk 2>"$W/rmmod.err" || fail "rmmod after keel exited: $(cat "$W/rmmod.err")"
 :
