@@ -4,10 +4,27 @@
 # L3 reads exactly it. keel must say vhost serves the disk, and rmmod must work after.
 K=/keel/kmod
 [ -f $K/vhost-blk.ko ] || fail "no vhost-blk.ko in L2: $(grep '^build' $K/result 2>/dev/null)"
-insmod $K/vhost-blk.ko 2>"$W/insmod.err" || fail "insmod vhost-blk.ko: $(cat "$W/insmod.err")"
-[ -c /dev/vhost-blk ] || fail "insmod ok but no /dev/vhost-blk"
 img=$W/disk.raw
 truncate -s 64M "$img"
+# k1_refuse WHY --disk ...: keel stops before the guest starts, status 2, one line
+k1_refuse()
+{
+	why=$1
+	shift
+	timeout 60 keel run --kernel "$(l3_kernel pvh)" "$@" >"$W/refuse.txt" 2>&1
+	rc=$?
+	[ $rc = 2 ] || fail "$why: keel exited $rc, want 2: $(head -n 3 "$W/refuse.txt")"
+	grep -q 'accel=vhost is not possible' "$W/refuse.txt" ||
+		fail "$why: no clear line: $(head -n 3 "$W/refuse.txt")"
+	info "$why: $(grep -m1 'accel=vhost' "$W/refuse.txt")"
+}
+if [ ! -c /dev/vhost-blk ]; then
+	k1_refuse "accel=vhost without the module" --disk "path=$img,format=raw,accel=vhost"
+fi
+insmod $K/vhost-blk.ko 2>"$W/insmod.err" || fail "insmod vhost-blk.ko: $(cat "$W/insmod.err")"
+[ -c /dev/vhost-blk ] || fail "insmod ok but no /dev/vhost-blk"
+qemu-img create -q -f qcow2 "$W/disk.qcow2" 64M || fail "qemu-img create failed"
+k1_refuse "accel=vhost on qcow2" --disk "path=$W/disk.qcow2,format=qcow2,accel=vhost"
 disk_boot pattern-write 11 16 --disk "path=$img,format=raw,accel=vhost"
 grep -m1 'served by' "$W/vmm.txt" | sed 's/^/## /'
 expect_line 'virtio-blk0: served by vhost-blk in the kernel' "keel does not say vhost serves the disk"
