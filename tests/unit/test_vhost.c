@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include <linux/vhost.h>
+#include <linux/vhost_blk.h>
 
 #include "block/block.h"
+#include "devices/virtio/blk.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/vhost.h"
 #include "fake_machine.h"
@@ -38,6 +40,7 @@ struct call {
 	struct vhost_vring_addr addr;
 	uint32_t nregions;
 	struct vhost_memory_region region0;
+	struct vhost_blk_backend be;
 };
 
 static struct call calls[MAX_CALLS];
@@ -70,6 +73,14 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 		   req == VHOST_SET_VRING_ERR) {
 		c->index = ((struct vhost_vring_file *)arg)->index;
 		c->fd = ((struct vhost_vring_file *)arg)->fd;
+	} else if (req == VHOST_BLK_SET_BACKEND) {
+		c->be = *(struct vhost_blk_backend *)arg;
+		c->fd = c->be.fd;
+	} else if (req == VHOST_BLK_GET_STATS) {
+		struct vhost_blk_stats *st = arg;
+
+		st->nvqs = VHOST_BLK_MAX_QUEUES;
+		st->q[0].requests = 5;
 	} else if (req == VHOST_SET_MEM_TABLE) {
 		struct vhost_memory *m = arg;
 
@@ -444,6 +455,124 @@ static void test_pci_withhold_and_call_fd(void **state)
 	virtio_pci_free(vp);
 }
 
+/* virtio-blk with accel=vhost, driven through its PCI BAR as a driver would. */
+#define CF_DFSELECT	0x00
+#define CF_DF		0x04
+#define CF_GFSELECT	0x08
+#define CF_GF		0x0c
+#define CF_STATUS	0x14
+#define CF_Q_SELECT	0x16
+#define CF_Q_SIZE	0x18
+#define CF_Q_ENABLE	0x1c
+#define CF_Q_DESC	0x20
+#define CF_Q_DRIVER	0x28
+#define CF_Q_DEVICE	0x30
+
+static struct pci_device *blk_pdev;
+
+static uint64_t blk_rd(uint64_t off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	blk_pdev->bar_ops[4]->read(blk_pdev->opaque, off, &v, size);
+	return v;
+}
+
+static void blk_wr(uint64_t off, unsigned int size, uint64_t v)
+{
+	blk_pdev->bar_ops[4]->write(blk_pdev->opaque, off, &v, size);
+}
+
+static void test_blk_over_vhost(void **state)
+{
+	char path[] = "/tmp/test_vhost_blk.XXXXXX", err[256], spec[128];
+	struct disk_conf dc;
+	struct block_dev *bd;
+	struct virtio_blk_conf conf = {
+		.name = "virtio-blk0", .num_queues = 1, .serial = "vh-serial",
+		.vhost = true, .vhost_fd = 99, .vhost_backend_fd = 77,
+		.vhost_ioctl = fake_ioctl,
+	};
+	struct vhost_blk_stats st;
+	struct virtio_blk *blk;
+	const struct call *c;
+	uint64_t f;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "path=%s,format=raw,aio=threads", path);
+	assert_int_equal(disk_parse(spec, &dc, err, sizeof(err)), 0);
+	assert_int_equal(disk_open(&dc, &bd), 0);
+	conf.bd = bd;
+	dev_features &= ~(1ull << VIRTIO_F_EVENT_IDX);	/* a module without EVENT_IDX */
+	blk = virtio_blk_new(&fm.ms, &conf);
+	assert_non_null(blk);
+	blk_pdev = virtio_blk_pci_device(blk);
+
+	/* No packed ring, no EVENT_IDX the module lacks; the rest as usual. */
+	blk_wr(CF_DFSELECT, 4, 0);
+	f = blk_rd(CF_DF, 4);
+	blk_wr(CF_DFSELECT, 4, 1);
+	f |= blk_rd(CF_DF, 4) << 32;
+	assert_false(f & (1ull << VIRTIO_F_RING_PACKED));
+	assert_false(f & (1ull << VIRTIO_F_EVENT_IDX));
+	assert_true(f & (1ull << VIRTIO_F_INDIRECT_DESC));
+	assert_true(f & (1ull << VIRTIO_BLK_F_FLUSH));
+
+	blk_wr(CF_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	blk_wr(CF_GFSELECT, 4, 0);
+	blk_wr(CF_GF, 4, (1u << VIRTIO_BLK_F_FLUSH) | (1u << VIRTIO_BLK_F_BLK_SIZE));
+	blk_wr(CF_GFSELECT, 4, 1);
+	blk_wr(CF_GF, 4, 1);	/* VERSION_1 */
+	blk_wr(CF_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK);
+	blk_wr(CF_Q_SELECT, 2, 0);
+	blk_wr(CF_Q_SIZE, 2, 64);
+	blk_wr(CF_Q_DESC, 8, 0x10000);
+	blk_wr(CF_Q_DRIVER, 8, 0x20000);
+	blk_wr(CF_Q_DEVICE, 8, 0x30000);
+	blk_wr(CF_Q_ENABLE, 2, 1);
+	nr_calls = 0;
+	blk_wr(CF_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	assert_false(blk_rd(CF_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* The rings went to the kernel, then the backend last. */
+	c = find(VHOST_SET_FEATURES, 0, 0);
+	assert_non_null(c);
+	/* BLK_SIZE is configuration only: the module does not list it. */
+	assert_true(c->u64 == ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_BLK_F_FLUSH)));
+	assert_int_equal(find(VHOST_SET_VRING_NUM, 0, 0)->u64, 64);
+	assert_true(find(VHOST_SET_VRING_ADDR, 0, 0)->addr.desc_user_addr ==
+		    (uintptr_t)(fm.ram + 0x10000));
+	/* The queue's kick eventfd; no MSI-X yet, so keel's own call eventfd. */
+	assert_true(find(VHOST_SET_VRING_KICK, 0, 0)->fd >= 0);
+	assert_true(find(VHOST_SET_VRING_CALL, 0, 0)->fd >= 0);
+	c = &calls[nr_calls - 1];
+	assert_int_equal(c->req, VHOST_BLK_SET_BACKEND);
+	assert_int_equal(c->be.fd, 77);
+	assert_int_equal(c->be.flags, 0);
+	assert_string_equal((const char *)c->be.serial, "vh-serial");
+
+	assert_int_equal(virtio_blk_vhost_stats(blk, &st), 0);
+	assert_int_equal(st.q[0].requests, 5);
+
+	/* Driver reset: backend detached first (waits for requests), then the rings. */
+	nr_calls = 0;
+	blk_wr(CF_STATUS, 1, 0);
+	assert_int_equal(calls[0].req, VHOST_BLK_SET_BACKEND);
+	assert_int_equal(calls[0].be.fd, -1);
+	assert_non_null(find(VHOST_GET_VRING_BASE, 0, 0));
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
+
+	virtio_blk_free(blk);
+	block_close(bd);
+	unlink(path);
+}
+
 /* --disk accel=: parsing, and who serves the disk (disk_accel_open). */
 static void test_disk_accel_parse(void **state)
 {
@@ -550,6 +679,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_and_call_eventfds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_withhold_and_call_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_over_vhost, setup, teardown),
 		cmocka_unit_test(test_disk_accel_parse),
 		cmocka_unit_test(test_disk_accel_choice),
 		cmocka_unit_test(test_disk_accel_not_raw),

@@ -1007,7 +1007,7 @@ static int blk_vhost_new(struct virtio_blk *blk, uint64_t *withhold)
 	if (!blk->vhost)
 		return -ENOMEM;
 	pthread_mutex_init(&blk->vhost_lock, NULL);
-	ret = vhost_init(blk->vhost, blk->name, blk->conf.vhost_fd, NULL,
+	ret = vhost_init(blk->vhost, blk->name, blk->conf.vhost_fd, blk->conf.vhost_ioctl,
 			 blk->ms ? blk->ms->loop : NULL, blk_vhost_error, blk_vhost_call, blk);
 	if (ret) {
 		pthread_mutex_destroy(&blk->vhost_lock);

@@ -103,6 +103,7 @@ struct virtio_blk_conf {
 	bool vhost;
 	int vhost_fd;
 	int vhost_backend_fd;
+	int (*vhost_ioctl)(int fd, unsigned long req, void *arg);	/* NULL: ioctl(2) */
 };
 
 /*
