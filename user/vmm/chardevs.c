@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/errmsg.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
 #include "vmm/chardevs.h"
@@ -23,20 +24,7 @@ struct chardevs {
 	struct chardevs_entry e[CHARDEVS_MAX];
 };
 
-static int chardevs_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int chardevs_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
+#define chardevs_err(err, errlen, ret, ...) errmsg_set(err, errlen, ret, __VA_ARGS__)
 
 static bool chardevs_id_ok(const char *s)
 {

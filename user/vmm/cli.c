@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/errmsg.h"
 #include "devices/virtio/console.h"
 #include "vmm/chardevs.h"
 #include "vmm/cli.h"
@@ -20,20 +21,8 @@ struct cli_option {
 	const char *help;
 };
 
-static int cli_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int cli_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+/* One sentence into err, -EINVAL. */
+#define cli_err(err, errlen, ...) errmsg_set(err, errlen, -EINVAL, __VA_ARGS__)
 
 int cli_parse_uint(const char *s, unsigned int *out)
 {

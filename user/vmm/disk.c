@@ -14,25 +14,14 @@
 
 #include <linux/vhost_blk.h>
 
+#include "lib/errmsg.h"
 #include "block/aio/aio.h"
 #include "lib/log.h"
 #include "vmm/cli.h"
 #include "vmm/disk.h"
 
-static int disk_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int disk_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+/* One sentence into err, -EINVAL. */
+#define disk_err(err, errlen, ...) errmsg_set(err, errlen, -EINVAL, __VA_ARGS__)
 
 /*
  * Next "key=value" item of *p: key and value copied (",," unescaped in the

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "lib/errmsg.h"
 #include "devices/virtio/console.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
@@ -795,20 +796,7 @@ void virtio_console_free(struct virtio_console *con)
 	free(con);
 }
 
-static int vcon_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int vcon_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
+#define vcon_err(err, errlen, ret, ...) errmsg_set(err, errlen, ret, __VA_ARGS__)
 
 /* A port name becomes a file name in the guest (/dev/virtio-ports/NAME). */
 static bool vcon_name_ok(const char *s)

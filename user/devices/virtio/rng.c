@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/errmsg.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/rng.h"
 #include "lib/log.h"
@@ -52,20 +53,8 @@ struct virtio_rng {
 
 /* ---- --rng option ---- */
 
-static int rng_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int rng_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+/* One sentence into err, -EINVAL. */
+#define rng_err(err, errlen, ...) errmsg_set(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* A decimal in [1, max], the whole of s[0, len). */
 static int rng_parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
