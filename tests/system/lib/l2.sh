@@ -8,7 +8,9 @@ L2_ECHO=${L2_ECHO:-0}
 # l2_start "KERNEL ARGS": boot L2 as a coprocess; its console is read by l2_readline.
 l2_start()
 {
-	local append="console=ttyS0 quiet panic=-1 $1"
+	# nokaslr: kernel addresses stay the same from one L2 boot to the next, so
+	# the RIPs of a hung L2 can be named by the next boot (keel.hangrips=).
+	local append="console=ttyS0 quiet panic=-1 nokaslr $1"
 	L2_MON=${IMG_RUN_DIR:-/tmp}/l1-monitor.$$
 	echo "# qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 3072 -smp 2" \
 	     "-nographic -no-reboot -kernel $VMLINUZ -initrd $L2_INITRD -append \"$append\""
@@ -41,7 +43,8 @@ l2_readline()
 }
 
 # l2_where: on a hang, ask L1's monitor where L2's vCPUs are (Debian ships no real
-# System.map: the RIPs go to the log; the full register dump to $console).
+# System.map: the RIPs go to the log and to L2_HANG_RIPS, which the next L2 boot
+# turns into symbols from its /proc/kallsyms; the full register dump to $console).
 l2_where()
 {
 	local rip
@@ -64,8 +67,10 @@ while time.time() < end:
 sys.stdout.write(out.decode(errors="replace"))
 PY
 	cat "${L2_MON}.regs" >>"${console:-/dev/null}"
+	L2_HANG_RIPS=
 	for rip in $(grep -o 'RIP=[0-9a-f]*' "${L2_MON}.regs" | cut -d= -f2); do
 		echo "# L2 vCPU at RIP $rip"
+		L2_HANG_RIPS+="${L2_HANG_RIPS:+,}$rip"
 	done
 }
 

@@ -28,6 +28,10 @@ wait_for ticks 3 90 || fail "L3 heartbeat never started"
 st=$(keelctl "$S" query-status) || fail "query-status failed: $st"
 echo "$st" | grep -q 'status: running' || fail "query-status while running said: $st"
 keelctl "$S" query-cpus-fast | grep -q 'thread-id' || fail "query-cpus-fast has no thread-id"
+# query-pci: the host bridge 8086:1237 (32902:4663) at slot 0
+pci=$(keelctl --json "$S" query-pci) || fail "query-pci failed: $pci"
+echo "$pci" | grep -q '"vendor":32902' || fail "query-pci has no host bridge: $pci"
+echo "$pci" | grep -q '"device":4663' || fail "query-pci: no 8086:1237 function: $pci"
 keelctl "$S" stop >/dev/null || fail "stop failed"
 t1=$(ticks)
 sleep 2
