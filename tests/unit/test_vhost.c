@@ -28,6 +28,8 @@
 #include "fake_machine.h"
 #include "lib/loop.h"
 #include "vmm/disk.h"
+#include "vmm/qmp/commands.h"
+#include "vmm/qmp/vhost.h"
 
 #define RAM_SIZE	(1u << 20)
 #define MAX_CALLS	64
@@ -573,6 +575,58 @@ static void test_blk_over_vhost(void **state)
 	unlink(path);
 }
 
+/* query-vhost: the reply keel-vhost prints. */
+static unsigned int fake_vhost_disks(void *opaque, struct qmp_vhost_disk *out, unsigned int max)
+{
+	unsigned int *n = opaque;
+
+	if (*n == 0)
+		return 0;
+	snprintf(out[0].device, sizeof(out[0].device), "virtio-blk3");
+	snprintf(out[0].backend, sizeof(out[0].backend), "/dev/vhost-blk");
+	out[0].nr_queues = 2;
+	out[0].q[0].requests = 8192;
+	out[0].q[0].read_bytes = 1ull << 33;	/* past 32 bits */
+	out[0].q[1].errors = 3;
+	out[0].q[1].broken = true;
+	return 1;
+}
+
+static void test_qmp_query_vhost(void **state)
+{
+	static const struct qmp_machine_ops ops = { .vhost_disks = fake_vhost_disks };
+	static const struct qmp_machine_ops no_ops;
+	unsigned int n = 1;
+	struct qmp_machine m = { .ops = &ops, .opaque = &n };
+	struct qmp_error err = { 0 };
+	json_t *ret = NULL, *d, *q;
+
+	assert_int_equal(qmp_cmd_query_vhost(&m, NULL, &ret, &err), 0);
+	assert_int_equal(json_array_size(ret), 1);
+	d = json_array_get(ret, 0);
+	assert_string_equal(json_string_value(json_object_get(d, "device")), "virtio-blk3");
+	assert_string_equal(json_string_value(json_object_get(d, "backend")), "/dev/vhost-blk");
+	assert_int_equal(json_array_size(json_object_get(d, "queues")), 2);
+	q = json_array_get(json_object_get(d, "queues"), 0);
+	assert_int_equal(json_integer_value(json_object_get(q, "queue")), 0);
+	assert_int_equal(json_integer_value(json_object_get(q, "requests")), 8192);
+	assert_true(json_integer_value(json_object_get(q, "read-bytes")) == (1ll << 33));
+	assert_true(json_is_false(json_object_get(q, "broken")));
+	q = json_array_get(json_object_get(d, "queues"), 1);
+	assert_int_equal(json_integer_value(json_object_get(q, "errors")), 3);
+	assert_true(json_is_true(json_object_get(q, "broken")));
+	json_decref(ret);
+
+	n = 0;
+	assert_int_equal(qmp_cmd_query_vhost(&m, NULL, &ret, &err), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+	m.ops = &no_ops;
+	assert_int_equal(qmp_cmd_query_vhost(&m, NULL, &ret, &err), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+}
+
 /* --disk accel=: parsing, and who serves the disk (disk_accel_open). */
 static void test_disk_accel_parse(void **state)
 {
@@ -680,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_and_call_eventfds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_withhold_and_call_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_over_vhost, setup, teardown),
+		cmocka_unit_test(test_qmp_query_vhost),
 		cmocka_unit_test(test_disk_accel_parse),
 		cmocka_unit_test(test_disk_accel_choice),
 		cmocka_unit_test(test_disk_accel_not_raw),
