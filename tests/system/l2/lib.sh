@@ -48,7 +48,8 @@ qemu_disk()
 		aio=*) aio=${kv#aio=} drv="$drv,$kv" ;;
 		cache=*) cache=${kv#cache=} drv="$drv,$kv" ;;
 		iothread=* | serial=* | num-queues=*) dev="$dev,$kv" ;;
-		*) fail "vmm_cmd: no QEMU mapping for --disk $kv" ;;
+		# (inside $(...): an unmapped key makes QEMU refuse, loudly)
+		*) drv="$drv,no-qemu-mapping-for-keel-disk-key-$kv" ;;
 		esac
 	done
 	# QEMU refuses aio=native without O_DIRECT
@@ -66,7 +67,7 @@ qemu_rng()
 		source=*) obj="-object rng-random,id=rng$2,filename=${kv#source=}"
 			  dev="$dev,rng=rng$2" ;;
 		max-bytes=* | period=*) dev="$dev,$kv" ;;
-		*) fail "vmm_cmd: no QEMU mapping for --rng $kv" ;;
+		*) dev="$dev,no-qemu-mapping-for-keel-rng-key-$kv" ;;
 		esac
 	done
 	echo "$obj -device $dev"
