@@ -23,7 +23,7 @@ img_newer()
 img_missing_tools()
 {
 	local t
-	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc fio qemu-img nm; do
+	for t in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc fio qemu-img nm lspci; do
 		command -v "$t" >/dev/null 2>&1 || echo "$t"
 	done
 	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
@@ -207,6 +207,10 @@ img_l3_tools()
 	for t in /usr/sbin/blkdiscard /usr/sbin/fstrim /usr/sbin/mkfs.ext4; do
 		img_copy_bin "$root" "$t" "/usr/local/bin/${t##*/}"
 	done
+	# lspci -vv for the PCI scenarios, with the ID database
+	img_copy_bin "$root" /usr/bin/lspci /usr/local/bin/lspci
+	mkdir -p "$root/usr/share/misc"
+	cp /usr/share/misc/pci.ids "$root/usr/share/misc/pci.ids"
 	mkdir -p "$root/etc"
 	cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
 	for t in keel-pattern keel-fio-bench; do
@@ -221,7 +225,7 @@ img_l3()
 	local root=$HARNESS/l3-root
 	L3_INITRD=$HARNESS/l3-initramfs.cpio
 	img_newer "$L3_INITRD" $SYSDIR/l3 /bin/busybox $SYSDIR/lib/images.sh /usr/bin/fio \
-		/usr/sbin/blkdiscard /usr/sbin/mkfs.ext4 || return 0
+		/usr/sbin/blkdiscard /usr/sbin/mkfs.ext4 /usr/bin/lspci || return 0
 	img_log "building L3 initramfs"
 	img_busybox_root "$root"
 	cp $SYSDIR/l3/init "$root/init"
@@ -325,6 +329,7 @@ img_l2()
 	fi
 	cp "$HARNESS/vmm-watch" "$root/keel/bin/vmm-watch"
 	cp "$HARNESS/keel-sockcat" "$root/keel/bin/keel-sockcat"
+	cp "$HARNESS/kvm-pin" "$root/keel/bin/kvm-pin"
 	img_kmod_install "$root"
 	img_cpio "$root" "$top"
 	L2_INITRD=$IMG_RUN_DIR/l2-initramfs.cpio
@@ -335,6 +340,15 @@ img_l2()
 img_vmm_watch()
 {
 	local out=$HARNESS/vmm-watch src=$SYSDIR/l2/vmm_watch.c
+	img_newer "$out" "$src" || return 0
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out.tmp" "$src" &&
+		mv "$out.tmp" "$out"
+}
+
+# kvm-pin: static helper that holds an idle VM in L2 (see tests/system/l2/kvm_pin.c).
+img_kvm_pin()
+{
+	local out=$HARNESS/kvm-pin src=$SYSDIR/l2/kvm_pin.c
 	img_newer "$out" "$src" || return 0
 	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$out.tmp" "$src" &&
 		mv "$out.tmp" "$out"
@@ -481,7 +495,7 @@ img_all()
 	if ! img_kernel; then
 		st=3
 	else
-		img_vmm_watch && img_sockcat && img_l3 && img_l2_base && img_kmod
+		img_vmm_watch && img_sockcat && img_kvm_pin && img_l3 && img_l2_base && img_kmod
 		st=$?
 	fi
 	flock -u "$IMG_LOCK"
