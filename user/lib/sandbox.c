@@ -211,7 +211,7 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_role role)
 	/* SIGSYS reporter: the process may signal only itself. */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	if (!ret)
 		ret = sandbox_allow_threads(ctx);
 	if (ret)
