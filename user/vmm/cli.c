@@ -338,7 +338,7 @@ static const struct cli_option cli_run_options[] = {
 	  "virtio-rng device: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N,period=MS]" },
 	{ "disk", "path=FILE,...", cli_add_disk,
 	  "virtio-blk disk; keys format, readonly, iothread, aio, cache, discard, "
-	  "serial, num-queues, werror (keel(1))" },
+	  "serial, num-queues, werror, accel (keel(1))" },
 	{ "sandbox", "on|off", cli_set_sandbox,
 	  "seccomp allow-list per thread role (default on)" },
 	{ "iothread", "id=ID", cli_add_iothread,
