@@ -1,4 +1,4 @@
-# F16-blk-qcow2-pattern: a qcow2 image as a virtio-blk disk. L3 writes a pattern over
+# F16-F24-blk-qcow2-pattern: a qcow2 image as a virtio-blk disk. L3 writes a pattern over
 # 8 MiB; then `qemu-img check` is clean and `qemu-img compare` finds the image equal
 # to a raw reference (pattern + zeroes). Reverse: qemu-img converts another pattern
 # into a fresh qcow2 and L3 must read exactly it (and the image stays clean).
