@@ -246,3 +246,24 @@ disk_boot()
 	grep -E 'L3: (disk:|pattern (ok|gen)|discard ok|fio ok)' "$W/vmm.txt" | head -n 6 |
 		sed 's/^.*L3: /## /'
 }
+
+# ticks: heartbeat lines L3 printed so far (keel.test=qmp prints "L3: tick=N").
+ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
+
+# wait_ticks N: wait up to 90 s until L3 has ticked N times, else fail.
+wait_ticks()
+{
+	n=0
+	while [ "$(ticks)" -lt "$1" ] && [ $n -lt 900 ]; do n=$((n + 1)); sleep 0.1; done
+	[ "$(ticks)" -ge "$1" ] || fail "L3 heartbeat never reached $1 ticks"
+}
+
+# keel_pid: set pid to the running keel's (its main thread is named keel), or fail.
+keel_pid()
+{
+	pid=
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = keel ] && pid=${p#/proc/}
+	done
+	[ -n "$pid" ] || fail "no keel process while the guest runs"
+}

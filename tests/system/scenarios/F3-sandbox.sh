@@ -10,17 +10,10 @@ truncate -s 16M "$W/d.raw"
 DISK_OPTS="--iothread id=io0 --disk path=$W/d.raw,format=raw,iothread=io0"
 [ "$KEEL_VMM" = qemu ] && skip "the sandbox is keel's own"
 S=$W/qmp.sock
-ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
 vmm_boot pvh 2 qmp --qmp "unix:$S,server" $SANDBOX_OPT $DISK_OPTS &
 boot=$!
-n=0
-while [ "$(ticks)" -lt 3 ] && [ $n -lt 900 ]; do n=$((n + 1)); sleep 0.1; done
-[ "$(ticks)" -ge 3 ] || fail "L3 heartbeat never started"
-pid=
-for p in /proc/[0-9]*; do
-	[ "$(cat "$p/comm" 2>/dev/null)" = keel ] && pid=${p#/proc/}
-done
-[ -n "$pid" ] || fail "no keel process while the guest runs"
+wait_ticks 3
+keel_pid
 threads=0 bad=
 for st in /proc/"$pid"/task/*/status; do
 	threads=$((threads + 1))

@@ -4,7 +4,6 @@
 VMM_TIMEOUT=150
 command -v keelctl >/dev/null || fail "keelctl is not in the L2 image"
 S=$W/qmp.sock
-ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
 inits() { tr -d '\r' <"$W/vmm.log" | grep -c 'KEEL-L3-INIT'; }
 # wait_for CMD N SECS: until $(CMD) >= N
 wait_for()

@@ -6,7 +6,6 @@ VMM_TIMEOUT=150
 [ "$KEEL_VMM" = qemu ] && skip "keel's QMP server"
 command -v keel-sockcat >/dev/null || fail "keel-sockcat is not in the L2 image"
 S=$W/qmp.sock
-ticks() { tr -d '\r' <"$W/vmm.log" | grep -c 'L3: tick='; }
 rss_kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' /proc/"$pid"/status; }
 alive()
 {
@@ -17,14 +16,8 @@ alive()
 }
 vmm_boot pvh 1 qmp --qmp "unix:$S,server" &
 boot=$!
-n=0
-while [ "$(ticks)" -lt 3 ] && [ $n -lt 900 ]; do n=$((n + 1)); sleep 0.1; done
-[ "$(ticks)" -ge 3 ] || fail "L3 heartbeat never started"
-pid=
-for p in /proc/[0-9]*; do
-	[ "$(cat "$p/comm" 2>/dev/null)" = keel ] && pid=${p#/proc/}
-done
-[ -n "$pid" ] || fail "no keel process"
+wait_ticks 3
+keel_pid
 rss0=$(rss_kb)
 
 # 1. 100000 nested arrays after negotiation
