@@ -34,9 +34,12 @@ struct opts {
  * not NULL, a first element without '=' is the value of implied_key
  * ("virtio-blk-pci,drive=d0" with "driver"). An element without '=' elsewhere
  * is "key=on" only when bare_flags is true, else an error. Empty keys,
- * repeated keys and more than OPTS_MAX_PAIRS pairs are errors.
- * 0, or -EINVAL with one sentence in err naming the element. o is initialised
- * here; opts_free() it whatever the result.
+ * repeated keys and more than OPTS_MAX_PAIRS pairs are errors, and so are
+ * an empty str (or NULL), empty elements (",a=1", "a=1,") and keys that are
+ * longer than OPTS_KEY_MAX - 1 bytes or hold anything but letters, digits,
+ * '-', '_' and '.'. 0, or -EINVAL (-ENOMEM) with one sentence in err naming
+ * the element; the caller prefixes its own name ("--disk: "). o is
+ * initialised here; opts_free() it whatever the result.
  */
 int opts_parse(struct opts *o, const char *str, const char *implied_key, bool bare_flags,
 	       char *err, size_t errlen);
@@ -47,7 +50,11 @@ void opts_free(struct opts *o);
 const char *opts_get(struct opts *o, const char *key);
 /* Like opts_get but leaves the used mark alone. */
 const char *opts_peek(const struct opts *o, const char *key);
-/* Add key=val, or replace the value of an existing key. 0 or -ENOMEM/-ENOSPC. */
+/*
+ * Add key=val, or replace the value of an existing key (its used mark is
+ * cleared: the new value is not consumed yet). 0, -ENOMEM, -ENOSPC (already
+ * OPTS_MAX_PAIRS keys) or -EINVAL (NULL val, a key opts_parse would refuse).
+ */
 int opts_set(struct opts *o, const char *key, const char *val);
 /* Remove key if present. */
 void opts_del(struct opts *o, const char *key);
@@ -78,7 +85,7 @@ struct opt_desc {
 	const char *help;		/* one line for TYPE,help */
 };
 
-/* Table helpers: OPT_DESC_STR(struct foo, name, "key", "default", "help") etc. */
+/* Table helpers: OPT_D_STR(struct foo, name, "key", "default", "help") etc. */
 #define OPT_D_STR(st, field, key, def_, help_) \
 	{ .name = (key), .type = OPT_STR, .offset = offsetof(st, field), \
 	  .size = sizeof(((st *)0)->field), .def = (def_), .help = (help_) }
@@ -108,7 +115,10 @@ int opts_apply(struct opts *o, const struct opt_desc *table, void *obj, const ch
 /* Only the defaults of table into obj (never fails for a well-formed table). */
 void opts_defaults(const struct opt_desc *table, void *obj);
 
-/* Print one line per property: "  key=<type> (default D) - help". */
+/*
+ * Print one line per property: "  key=<type> (default D) - help", type being
+ * string, on|off, number N..M, size (size N..M when bounded) or one of a|b|c.
+ */
 void opts_help(FILE *f, const struct opt_desc *table);
 
 /* The value grammars on their own, for options parsed outside a table. */
