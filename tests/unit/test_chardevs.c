@@ -22,6 +22,9 @@
 #include "vmm/cli.h"
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/devices.h"
+#include "devices/device.h"
+#include "lib/opts.h"
+#include "fake_machine.h"
 
 static void test_parse(void **state)
 {
@@ -123,19 +126,35 @@ static void test_registry(void **state)
 struct qctx {
 	struct loop *loop;
 	struct chardevs *reg;
-	struct virtio_console *con;
+	struct fake_machine fm;
+	struct devices devs;
 	struct qmp_devices dev;
 	struct qmp_machine m;
 	char gone[64];
 	int nr_gone;
 };
 
-static void q_gone(void *opaque, const char *id, struct chardev *cd)
+static struct chardev *q_claim(void *opaque, const char *id, int *ret, char *err,
+			       size_t errlen)
+{
+	struct qctx *q = opaque;
+
+	return chardevs_claim(q->reg, id, ret, err, errlen);
+}
+
+static void q_release(void *opaque, struct chardev *cd)
 {
 	struct qctx *q = opaque;
 
 	chardevs_release(q->reg, cd);
-	snprintf(q->gone, sizeof(q->gone), "%s", id);
+}
+
+/* The device model's DEVICE_DELETED: the port went and gave its chardev back. */
+static void q_gone(void *opaque, struct device *dev)
+{
+	struct qctx *q = opaque;
+
+	snprintf(q->gone, sizeof(q->gone), "%s", dev->id);
 	q->nr_gone++;
 }
 
@@ -153,28 +172,43 @@ static int q_run(struct qctx *q, qmp_handler_fn fn, const char *json, json_t **r
 	return r;
 }
 
+static struct device *q_port(struct qctx *q, const char *id)
+{
+	struct device *d = device_find(&q->devs, id);
+
+	return d && !strcmp(d->type->name, "virtserialport") ? d : NULL;
+}
+
 static void test_qmp_commands(void **state)
 {
-	struct virtio_console_config vcc = { .name = "vs", .max_ports = 4, .port_gone = q_gone };
 	struct qctx q = { 0 };
 	struct qmp_error err;
 	char json[512], path[64];
+	struct opts o;
 	struct stat st;
 	json_t *ret;
 
-	q.loop = loop_new();
+	fake_machine_init(&q.fm, 1 << 20);
+	q.loop = q.fm.ms.loop;
 	q.reg = chardevs_new(q.loop);
-	vcc.loop = q.loop;
-	vcc.opaque = &q;
+	q.fm.ms.opaque = &q;
+	q.fm.ms.chardev_claim = q_claim;
+	q.fm.ms.chardev_release = q_release;
+	devices_init(&q.devs, &q.fm.ms);
+	q.devs.deleted = q_gone;
+	q.devs.deleted_opaque = &q;
 	q.dev.chardevs = q.reg;
+	q.dev.devs = &q.devs;
 	q.m.devices = &q.dev;
 
 	/* No virtio-serial: device_add says which bus is missing. */
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"chardev\":\"c1\"}", &ret, &err), 0);
 	assert_non_null(strstr(err.desc, "virtio-serial"));
-	q.con = virtio_console_new(&vcc);
-	q.dev.console = q.con;
+	assert_int_equal(opts_parse(&o, "virtio-serial-pci,max_ports=4", "driver", false, NULL,
+				    0), 0);
+	assert_int_equal(device_new(&q.devs, &o, NULL, err.desc, sizeof(err.desc)), 0);
+	opts_free(&o);
 
 	snprintf(path, sizeof(path), "/tmp/keel-test-qmpdev-%d.sock", getpid());
 	snprintf(json, sizeof(json), "{\"id\":\"c1\",\"backend\":{\"type\":\"socket\",\"data\":"
@@ -210,24 +244,39 @@ static void test_qmp_commands(void **state)
 		json_decref(ret);
 	}
 
-	/* device_add */
+	/* device_add: the registry's types, QMP values never re-parsed as options. */
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"e1000\",\"id\":\"n\"}",
 				   &ret, &err), 0);
-	assert_non_null(strstr(err.desc, "not hot-pluggable"));
-	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
-				   "\"id\":\"p1\",\"chardev\":\"c1\",\"name\":\"a,chardev=c2\"}",
-				   &ret, &err), 0);
+	assert_non_null(strstr(err.desc, "not a valid device model"));
+	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtio-serial-pci\","
+				   "\"id\":\"vs2\"}", &ret, &err), 0);
+	assert_non_null(strstr(err.desc, "hotplug"));
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"id\":\"p1\",\"chardev\":\"zz\"}", &ret, &err), 0);
 	assert_non_null(strstr(err.desc, "not found"));
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"id\":\"p1\"}", &ret, &err), 0);
+	assert_non_null(strstr(err.desc, "chardev"));
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"id\":\"p1\",\"chardev\":\"c1\",\"nr\":-1}", &ret, &err), 0);
+	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
+				   "\"id\":\"p1\",\"chardev\":\"c1\",\"frob\":1}", &ret, &err), 0);
+	assert_non_null(strstr(err.desc, "frob"));
+	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
+				   "\"id\":\"p1\",\"chardev\":\"c1\",\"name\":{}}", &ret, &err), 0);
+	assert_non_null(strstr(err.desc, "name"));
+	/* A comma in a value stays in the value: no key can be smuggled in. */
+	assert_int_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
+			       "\"id\":\"pz\",\"chardev\":\"c1\",\"name\":\"a,chardev=c2\"}",
+			       &ret, &err), 0);
+	assert_non_null(q_port(&q, "pz"));
+	assert_int_equal(q_run(&q, qmp_cmd_device_del, "{\"id\":\"pz\"}", &ret, &err), 0);
+	assert_int_equal(q.nr_gone, 1);
+	assert_null(q_port(&q, "pz"));
 	assert_int_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 			       "\"id\":\"p1\",\"chardev\":\"c1\",\"name\":\"keel.test.0\"}",
 			       &ret, &err), 0);
-	assert_true(virtio_console_has_port(q.con, "p1"));
+	assert_non_null(q_port(&q, "p1"));
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"id\":\"p1\",\"chardev\":\"c2\"}", &ret, &err), 0);
 	assert_non_null(strstr(err.desc, "Duplicate"));
@@ -238,25 +287,38 @@ static void test_qmp_commands(void **state)
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 				   "\"id\":\"p3\",\"chardev\":\"c2\",\"name\":\"keel.test.0\"}",
 				   &ret, &err), 0);
+	assert_null(q_port(&q, "p3"));
 	assert_int_equal(q_run(&q, qmp_cmd_device_add, "{\"driver\":\"virtserialport\","
 			       "\"id\":\"p3\",\"chardev\":\"c2\",\"nr\":3}", &ret, &err), 0);
+
+	/* The listing names every device, its type and bus. */
+	assert_int_equal(q_run(&q, qmp_cmd_query_devices, "{}", &ret, &err), 0);
+	assert_int_equal(json_array_size(ret), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ret, 1), "type")),
+			    "virtserialport");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ret, 1), "bus")),
+			    "virtio-serial0.0");
+	json_decref(ret);
 
 	assert_int_not_equal(q_run(&q, qmp_cmd_chardev_remove, "{\"id\":\"c1\"}", &ret, &err), 0);
 	assert_non_null(strstr(err.desc, "busy"));
 	assert_int_not_equal(q_run(&q, qmp_cmd_device_del, "{\"id\":\"zz\"}", &ret, &err), 0);
 	assert_string_equal(err.cls, "DeviceNotFound");
+	/* The controller cannot be unplugged. */
+	assert_int_not_equal(q_run(&q, qmp_cmd_device_del, "{\"id\":\"virtio-serial0\"}", &ret,
+				   &err), 0);
 	/* No driver running: the port goes at once, and its chardev is free. */
 	assert_int_equal(q_run(&q, qmp_cmd_device_del, "{\"id\":\"p1\"}", &ret, &err), 0);
-	assert_int_equal(q.nr_gone, 1);
+	assert_int_equal(q.nr_gone, 2);
 	assert_string_equal(q.gone, "p1");
 	assert_int_equal(q_run(&q, qmp_cmd_chardev_remove, "{\"id\":\"c1\"}", &ret, &err), 0);
 	assert_int_equal(stat(path, &st), -1);
 	assert_int_not_equal(q_run(&q, qmp_cmd_chardev_remove, "{\"id\":\"c1\"}", &ret, &err), 0);
 	assert_non_null(strstr(err.desc, "not found"));
 
-	virtio_console_free(q.con);
+	devices_fini(&q.devs);
 	chardevs_free(q.reg);
-	loop_free(q.loop);
+	fake_machine_fini(&q.fm);	/* frees the loop */
 }
 
 static void test_cli(void **state)
@@ -272,6 +334,7 @@ static void test_cli(void **state)
 		{ "--chardev", "id=c,backend=unix,path=/x,server=off" },
 		{ "--device", "virtio-serial,max-ports=0" },
 		{ "--device", "virtio-serial,max-ports=32" },
+		{ "--device", "virtio-serial,max-ports=4,max_ports=4" },
 		{ "--device", "virtio-serial,ports=3" },
 		{ "--device", "virtserialport,name=x" },
 		{ "--device", "virtserialport,chardev=c1,nr=99" },
@@ -281,10 +344,10 @@ static void test_cli(void **state)
 
 	assert_int_equal(cli_parse(11, ok, &cfg, err, sizeof(err)), CLI_RUN);
 	assert_int_equal(cfg.nr_chardevs, 2);
-	assert_true(cfg.virtio_serial);
-	assert_int_equal(cfg.serial_max_ports, 4);
-	assert_int_equal(cfg.nr_serial_ports, 1);
-	assert_string_equal(cfg.serial_ports[0], "virtserialport,chardev=c1,name=keel.test.0,id=p1");
+	assert_int_equal(cfg.nr_devices, 2);
+	assert_int_equal(cfg.devices[0].kind, CLI_DEV_DEVICE);
+	assert_string_equal(cfg.devices[0].str, "virtio-serial,max-ports=4");
+	assert_string_equal(cfg.devices[1].str, "virtserialport,chardev=c1,name=keel.test.0,id=p1");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *argv[] = { "keel", "run", "--kernel", "k", (char *)bad[i][0],
 				 (char *)bad[i][1], NULL };
@@ -296,18 +359,13 @@ static void test_cli(void **state)
 		char *dup[] = { "keel", "run", "--kernel", "k", "--chardev", "id=c,backend=null",
 				"--chardev", "id=c,backend=pty", NULL };
 		char *twice[] = { "keel", "run", "--kernel", "k", "--device", "virtio-serial",
-				  "--device", "virtio-serial", NULL };
+				  "--device", "virtio-serial-pci", NULL };
 
 		assert_int_equal(cli_parse(8, dup, &cfg, err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, "twice"));
-		assert_int_equal(cli_parse(8, twice, &cfg, err, sizeof(err)), -EINVAL);
-	}
-	/* max-ports defaults to 31 */
-	{
-		char *argv[] = { "keel", "run", "--kernel", "k", "--device", "virtio-serial", NULL };
-
-		assert_int_equal(cli_parse(6, argv, &cfg, err, sizeof(err)), CLI_RUN);
-		assert_int_equal(cfg.serial_max_ports, VIRTIO_CONSOLE_MAX_PORTS);
+		/* Two controllers, as QEMU allows: each gets its own bus. */
+		assert_int_equal(cli_parse(8, twice, &cfg, err, sizeof(err)), CLI_RUN);
+		assert_int_equal(cfg.nr_devices, 2);
 	}
 }
 

@@ -235,7 +235,7 @@ static void test_sizes(void **state)
 	assert_int_equal(v, 4096ULL << 10);
 	assert_int_equal(cli_parse_size("268435456", &v), 0);
 	assert_int_equal(v, 268435456ULL);
-	assert_int_equal(cli_parse_size("18446744073709551615", &v), -ERANGE);
+	assert_int_equal(cli_parse_size("18446744073709551616", &v), -ERANGE);
 	assert_int_equal(cli_parse_size("16777216T", &v), -ERANGE);
 	assert_int_equal(cli_parse_size("", &v), -EINVAL);
 	assert_int_equal(cli_parse_size("M", &v), -EINVAL);

@@ -163,7 +163,8 @@ static void test_cli(void **state)
 	assert_int_equal(cli_parse(9, ok, &cfg, err, sizeof(err)), CLI_RUN);
 	assert_int_equal(cfg.nr_disks, 2);
 	assert_int_equal(cfg.nr_iothreads, 1);
-	assert_string_equal(cfg.disks[1], "path=b,readonly=on");
+	assert_int_equal(cfg.devices[1].kind, CLI_DEV_DISK);
+	assert_string_equal(cfg.devices[1].str, "path=b,readonly=on");
 	assert_int_equal(cli_parse(6, unknown, &cfg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "io9"));
 	assert_int_equal(cli_parse(6, badkey, &cfg, err, sizeof(err)), -EINVAL);

@@ -45,8 +45,9 @@ static int cmd_fail_quiet(void *opaque, json_t *args, json_t **ret, struct qmp_e
 }
 
 static const struct qmp_command test_cmds[] = {
-	{ "echo", cmd_echo, { { "text", QMP_ARG_STR, false }, { "n", QMP_ARG_INT, true },
-			      { "flag", QMP_ARG_BOOL, true } } },
+	{ .name = "echo", .fn = cmd_echo,
+	  .args = { { "text", QMP_ARG_STR, false }, { "n", QMP_ARG_INT, true },
+		    { "flag", QMP_ARG_BOOL, true } } },
 	{ .name = "fail", .fn = cmd_fail },
 	{ .name = "fail-quiet", .fn = cmd_fail_quiet },
 };

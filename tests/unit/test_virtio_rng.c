@@ -98,23 +98,28 @@ static void test_cli_option(void **state)
 	struct cli_config cfg;
 
 	assert_int_equal(cli(&cfg, NULL, NULL, NULL), CLI_RUN);
-	assert_false(cfg.rng);
+	assert_int_equal(cfg.nr_devices, 0);
 	assert_int_equal(cli(&cfg, "--rng", NULL, NULL), CLI_RUN);
-	assert_true(cfg.rng);
-	assert_string_equal(cfg.rng_cfg.source, "");
+	assert_int_equal(cfg.nr_devices, 1);
+	assert_int_equal(cfg.devices[0].kind, CLI_DEV_RNG);
+	assert_null(cfg.devices[0].str);
 	assert_int_equal(cli(&cfg, "--rng", "--cpus", "2"), CLI_RUN);
-	assert_true(cfg.rng);
+	assert_int_equal(cfg.devices[0].kind, CLI_DEV_RNG);
 	assert_int_equal(cfg.cpus, 2);
 	assert_int_equal(cli(&cfg, "--rng", "source=/dev/hwrng,max-bytes=1024", NULL), CLI_RUN);
-	assert_string_equal(cfg.rng_cfg.source, "/dev/hwrng");
-	assert_int_equal(cfg.rng_cfg.max_bytes, 1024);
-	assert_int_equal(cfg.rng_cfg.period_ms, 1000);
+	assert_string_equal(cfg.devices[0].str, "source=/dev/hwrng,max-bytes=1024");
 	assert_int_equal(cli(&cfg, "--rng=period=10,max-bytes=1", NULL, NULL), CLI_RUN);
-	assert_int_equal(cfg.rng_cfg.period_ms, 10);
 	assert_int_equal(cli(&cfg, "--rng", "bogus", NULL), -EINVAL);
 	assert_true(strstr(err, "--rng") != NULL);
+	assert_int_equal(cli(&cfg, "--rng", "max-bytes=-1", NULL), -EINVAL);
+	assert_int_equal(cli(&cfg, "--rng", "period=0", NULL), -EINVAL);
+	assert_int_equal(cli(&cfg, "--rng", "period=3600001", NULL), -EINVAL);
 	assert_int_equal(cli(&cfg, "--rng=", NULL, NULL), CLI_RUN);
-	assert_true(cfg.rng);
+	assert_int_equal(cfg.devices[0].kind, CLI_DEV_RNG);
+	/* The long form is the same device. */
+	assert_int_equal(cli(&cfg, "--device", "virtio-rng-pci,max-bytes=1024,period=10", NULL),
+			 CLI_RUN);
+	assert_int_equal(cli(&cfg, "--device", "virtio-rng-pci,max-bytes=x", NULL), -EINVAL);
 }
 
 /* ---- budget ---- */

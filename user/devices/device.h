@@ -15,6 +15,7 @@
 #include "lib/opts.h"
 
 #define DEVICE_ID_MAX	64
+#define DEVICES_MAX_TYPES	64
 
 struct device;
 struct dev_bus;
@@ -52,6 +53,7 @@ struct dev_bus {
 	struct device *owner;		/* NULL: the machine's root bus */
 	const struct dev_bus_ops *ops;
 	void *ops_opaque;
+	bool hotplug;			/* takes devices while the guest runs */
 	bool pcie;			/* DEV_BUS_PCI: devices on it are PCIe endpoints */
 	unsigned int max_slot;		/* DEV_BUS_PCI: highest slot (0 on a root port) */
 	unsigned int min_slot;		/* DEV_BUS_PCI: lowest slot for automatic placement */
@@ -72,9 +74,17 @@ struct device_type {
 	const char *desc;		/* one line for --device help */
 	enum dev_bus_kind bus;
 	const struct opt_desc *props;	/* typed properties (lib/opts.h), or NULL */
+	/* Other spellings of property names: pairs "old", "new", ..., NULL. */
+	const char *const *prop_aliases;
 	size_t conf_size;		/* bytes of the struct props fill (dev->conf) */
 	bool no_user;			/* a board device: not for --device / device_add */
 	bool hotpluggable;		/* may be added and removed while the guest runs */
+	/*
+	 * Optional, pure: are the properties consistent (a required one given,
+	 * values that only make sense together)? Runs for command-line checks
+	 * and before create. 0 or -EINVAL with err.
+	 */
+	int (*check)(const struct device *dev, char *err, size_t errlen);
 	/*
 	 * Once per run, after the properties were applied: check them and open
 	 * host resources (images, sources, chardevs through ms). Sets dev->priv.
@@ -122,7 +132,7 @@ struct devices {
 	/* The machine learns of a completed unplug (DEVICE_DELETED); may be NULL. */
 	void (*deleted)(void *opaque, struct device *dev);
 	void *deleted_opaque;
-	unsigned int counter[DEV_BUS_NR];
+	unsigned int counter[DEVICES_MAX_TYPES];	/* per type: "virtio-blk0", "virtio-blk1" */
 };
 
 /* The registry (user/devices/types.c): NULL-terminated. */
@@ -147,6 +157,12 @@ void devices_fini(struct devices *devs);
 int device_new(struct devices *devs, struct opts *o, struct device **out, char *err,
 	       size_t errlen);
 
+/*
+ * A command-line check of "TYPE,key=value,...": the type exists and every key
+ * and value is right (no host resource touched). 0 or -EINVAL with err.
+ */
+int device_check(const char *spec, char *err, size_t errlen);
+
 /* Realize every unrealized device in order (machine start or reset). */
 int devices_realize(struct devices *devs, char *err, size_t errlen);
 /* Unrealize every realized device, newest first (reset, exit). */
@@ -161,6 +177,12 @@ void device_unplug_done(struct device *dev);
 
 struct device *device_find(const struct devices *devs, const char *id);
 struct dev_bus *device_bus_find(const struct devices *devs, const char *id);
+/*
+ * The bus dev plugs into: bus= by id, else the machine's root bus of the
+ * kind, else the first bus of the kind. NULL with err.
+ */
+struct dev_bus *device_pick_bus(struct devices *devs, struct device *dev, char *err,
+				size_t errlen);
 /* A device's child bus (pci-bridge's secondary bus, virtio-serial's ports). */
 struct dev_bus *device_bus_add(struct devices *devs, struct device *owner, const char *id,
 			       enum dev_bus_kind kind, void *impl);

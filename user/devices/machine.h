@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 struct loop;
+struct chardev;
+struct block_dev;
 
 /*
  * A port-I/O or MMIO region's handlers. offset is relative to the region's
@@ -36,6 +38,43 @@ struct machine_ram_region {
 	uint64_t gpa;
 	uint64_t size;
 	void *hva;
+};
+
+/* Who serves a disk's queues (accel=): Documentation/vhost-blk.md "keel's side". */
+enum machine_block_accel {
+	MACHINE_BLOCK_ACCEL_AUTO,	/* vhost when it can, else userspace */
+	MACHINE_BLOCK_ACCEL_VHOST,	/* /dev/vhost-blk, or refuse to start */
+	MACHINE_BLOCK_ACCEL_NONE,	/* keel's own data plane */
+};
+
+struct vhost_blk_stats;
+
+/* What the machine may ask of the device serving a block node (QMP). */
+struct machine_block_ops {
+	unsigned int (*parked)(void *owner);	/* requests held by werror=stop */
+	void (*resume)(void *owner);		/* QMP cont: submit them again */
+	/* accel=vhost: the kernel's per-queue counters; -ENODEV without vhost. */
+	int (*vhost_stats)(void *owner, struct vhost_blk_stats *st);
+};
+
+/* What a disk device asks of a block node. */
+struct machine_block_req {
+	const struct machine_block_ops *ops;
+	void *owner;
+	const char *node;		/* the node-name (drive=) */
+	const char *device;		/* the device's name, for log lines */
+	enum machine_block_accel accel;
+	unsigned int num_queues;
+	bool werror_stop;		/* needs keel's data plane */
+};
+
+/* A claimed block node: the open image, and the in-kernel backend if any. */
+struct machine_block {
+	struct block_dev *bd;
+	bool read_only;
+	bool discard;			/* discard=unmap */
+	int vhost_fd;			/* /dev/vhost-blk, or -1: served by keel */
+	int vhost_backend_fd;		/* the image opened again for the kernel, or -1 */
 };
 
 struct machine_services {
@@ -99,6 +138,37 @@ struct machine_services {
 	 * returns how many regions there are, or -errno. May be NULL.
 	 */
 	int (*ram_regions)(void *opaque, struct machine_ram_region *out, unsigned int max);
+
+	/*
+	 * A guest panic report (pvpanic, ISA or PCI): PVPANIC_* bits, on the
+	 * reporting vCPU's thread; the machine acts on it (--on-panic). May be NULL.
+	 */
+	void (*guest_panic)(void *opaque, unsigned int events);
+
+	/*
+	 * Named chardevs (--chardev, chardev-add): a device takes one by id for
+	 * itself and gives it back. NULL with a sentence in err (-ENOENT, -EBUSY
+	 * in *ret). Main loop only. May be NULL: no chardevs.
+	 */
+	struct chardev *(*chardev_claim)(void *opaque, const char *id, int *ret, char *err,
+					 size_t errlen);
+	void (*chardev_release)(void *opaque, struct chardev *cd);
+
+	/*
+	 * Block nodes (--blockdev, --disk, blockdev-add): a disk device takes the
+	 * node by name for itself (one device per node) and decides who serves
+	 * it (req: the device's accel= and queue needs). 0 and *out, or -errno
+	 * with a sentence in err. Main loop only. May be NULL: no disks.
+	 */
+	int (*block_claim)(void *opaque, const struct machine_block_req *req,
+			   struct machine_block *out, char *err, size_t errlen);
+	void (*block_release)(void *opaque, const char *node);
+	/*
+	 * werror=stop parked a failed request of device on node: the machine has
+	 * been asked to pause; it tells QMP clients (BLOCK_IO_ERROR). Any thread.
+	 */
+	void (*block_io_error)(void *opaque, const char *node, const char *device, bool write,
+			       int err);
 };
 
 /* Convenience wrappers so device code reads naturally. */
@@ -171,6 +241,12 @@ static inline int machine_ram_regions(const struct machine_services *ms,
 				      struct machine_ram_region *out, unsigned int max)
 {
 	return ms->ram_regions ? ms->ram_regions(ms->opaque, out, max) : -EOPNOTSUPP;
+}
+
+static inline void machine_guest_panic(const struct machine_services *ms, unsigned int ev)
+{
+	if (ms->guest_panic)
+		ms->guest_panic(ms->opaque, ev);
 }
 
 #endif

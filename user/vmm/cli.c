@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/device.h"
 #include "lib/errmsg.h"
-#include "devices/virtio/console.h"
+#include "lib/opts.h"
+#include "vmm/blockdev.h"
 #include "vmm/chardevs.h"
 #include "vmm/cli.h"
 #include "vmm/disk.h"
+#include "vmm/machine_type.h"
 
 struct cli_option {
 	const char *name;
@@ -43,40 +46,7 @@ int cli_parse_uint(const char *s, unsigned int *out)
 
 int cli_parse_size(const char *s, uint64_t *out)
 {
-	static const struct {
-		char c;
-		unsigned int shift;
-	} units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
-	uint64_t v = 0;
-	unsigned int shift = 0, i;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p) {
-		char c = *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p;
-
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (units[i].c == c)
-				shift = units[i].shift;
-		if (!shift)
-			return -EINVAL;
-		p++;
-		/* "M", "MB", "MiB" all mean 2^20: a VM's RAM is never decimal. */
-		if (!strcmp(p, "iB") || !strcmp(p, "B"))
-			p += strlen(p);
-		if (*p)
-			return -EINVAL;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
+	return opt_parse_size(s, out);
 }
 
 static int cli_set_kernel(struct cli_config *cfg, const char *val, char *err, size_t errlen)
@@ -216,15 +186,28 @@ static int cli_set_on_panic(struct cli_config *cfg, const char *val, char *err,
 	return 0;
 }
 
-/* [source=getrandom|/dev/hwrng|PATH][,max-bytes=N][,period=MS]: optional value. */
+static int cli_add_dev(struct cli_config *cfg, enum cli_dev_kind kind, const char *val,
+		       char *err, size_t errlen)
+{
+	if (cfg->nr_devices == CLI_MAX_DEVICES)
+		return cli_err(err, errlen, "more than %d devices", CLI_MAX_DEVICES);
+	cfg->devices[cfg->nr_devices++] = (struct cli_dev){ .kind = kind, .str = val };
+	return 0;
+}
+
+/* --rng [OPTS]: a virtio-rng-pci with OPTS as its properties. */
 static int cli_set_rng(struct cli_config *cfg, const char *val, char *err, size_t errlen)
 {
-	int ret = virtio_rng_parse(val, &cfg->rng_cfg, err, errlen);
+	char spec[512], why[CLI_ERR_MAX - 8];
+	int ret;
 
+	if ((size_t)snprintf(spec, sizeof(spec), "virtio-rng-pci%s%s", val && *val ? "," : "",
+			     val ? val : "") >= sizeof(spec))
+		return cli_err(err, errlen, "--rng: the options are too long");
+	ret = device_check(spec, why, sizeof(why));
 	if (ret)
-		return ret;
-	cfg->rng = true;
-	return 0;
+		return cli_err(err, errlen, "--rng: %s", why);
+	return cli_add_dev(cfg, CLI_DEV_RNG, val, err, errlen);
 }
 
 /* --sandbox on|off: the seccomp sandbox (Documentation/keel-run.md "Sandbox"). */
@@ -244,7 +227,18 @@ static int cli_add_disk(struct cli_config *cfg, const char *val, char *err, size
 {
 	if (cfg->nr_disks == CLI_MAX_DISKS)
 		return cli_err(err, errlen, "more than %d --disk options", CLI_MAX_DISKS);
-	cfg->disks[cfg->nr_disks++] = val;
+	cfg->nr_disks++;
+	return cli_add_dev(cfg, CLI_DEV_DISK, val, err, errlen);
+}
+
+static int cli_add_blockdev(struct cli_config *cfg, const char *val, char *err,
+			    size_t errlen)
+{
+	if (cfg->nr_blockdevs == CLI_MAX_BLOCKDEVS)
+		return cli_err(err, errlen, "more than %d --blockdev options", CLI_MAX_BLOCKDEVS);
+	if (blockdev_check(val, err, errlen))
+		return -EINVAL;
+	cfg->blockdevs[cfg->nr_blockdevs++] = val;
 	return 0;
 }
 
@@ -277,46 +271,57 @@ static int cli_add_chardev(struct cli_config *cfg, const char *val, char *err, s
 	return 0;
 }
 
-/* --device virtio-serial[,max-ports=N] and virtserialport / virtconsole ports. */
-static int cli_add_serial_device(struct cli_config *cfg, const char *val, char *err,
-				 size_t errlen)
-{
-	struct virtio_console_port_cfg port;
-
-	if (!strncmp(val, "virtio-serial", 13) && (!val[13] || val[13] == ',')) {
-		unsigned int n = VIRTIO_CONSOLE_MAX_PORTS;
-
-		if (cfg->virtio_serial)
-			return cli_err(err, errlen, "--device virtio-serial given twice");
-		if (val[13] && (strncmp(val + 13, ",max-ports=", 11) ||
-				cli_parse_uint(val + 24, &n) || !n ||
-				n > VIRTIO_CONSOLE_MAX_PORTS))
-			return cli_err(err, errlen, "--device '%s': the only option is "
-				       "max-ports=N (1..%d)", val, VIRTIO_CONSOLE_MAX_PORTS);
-		cfg->virtio_serial = true;
-		cfg->serial_max_ports = n;
-		return 0;
-	}
-	if (virtio_console_port_parse(val, &port, err, errlen))
-		return -EINVAL;
-	if (cfg->nr_serial_ports == CLI_MAX_SERIAL_PORTS)
-		return cli_err(err, errlen, "more than %d serial ports", CLI_MAX_SERIAL_PORTS);
-	cfg->serial_ports[cfg->nr_serial_ports++] = val;
-	return 0;
-}
-
-/* --device NAME: a device without options (repeatable, each name once). */
+/* --device TYPE,key=value,...: checked against the registry now, created in order. */
 static int cli_add_device(struct cli_config *cfg, const char *val, char *err, size_t errlen)
 {
-	if (!strncmp(val, "virtio-serial", 13) || !strncmp(val, "virtserialport", 14) ||
-	    !strncmp(val, "virtconsole", 11))
-		return cli_add_serial_device(cfg, val, err, errlen);
-	if (strcmp(val, "pvpanic-pci"))
-		return cli_err(err, errlen, "--device '%s' is not a known device (pvpanic-pci, "
-			       "virtio-serial, virtserialport, virtconsole)", val);
-	if (cfg->pvpanic_pci)
-		return cli_err(err, errlen, "--device %s given twice", val);
-	cfg->pvpanic_pci = true;
+	size_t len = strlen(val);
+
+	if (!strcmp(val, "help") || !strcmp(val, "?")) {
+		cfg->help_type = NULL;
+		return CLI_DEVICE_HELP;
+	}
+	if (len > 5 && !strcmp(val + len - 5, ",help")) {
+		static char type[DEVICE_ID_MAX];
+
+		if (len - 5 >= sizeof(type))
+			return cli_err(err, errlen, "--device '%s' is not a device type", val);
+		memcpy(type, val, len - 5);
+		type[len - 5] = '\0';
+		if (!device_type_find(type))
+			return cli_err(err, errlen, "'%s' is not a valid device model name "
+				       "(--device help lists them)", type);
+		cfg->help_type = type;
+		return CLI_DEVICE_HELP;
+	}
+	if (device_check(val, err, errlen))
+		return -EINVAL;
+	return cli_add_dev(cfg, CLI_DEV_DEVICE, val, err, errlen);
+}
+
+/* --machine TYPE (machine_types.c); help lists them. */
+static int cli_set_machine(struct cli_config *cfg, const char *val, char *err, size_t errlen)
+{
+	const char *type = val;
+	char buf[64];
+	const char *comma = strchr(val, ',');
+
+	if (!strcmp(val, "help") || !strcmp(val, "?"))
+		return CLI_MACHINE_HELP;
+	if (comma) {
+		/* QEMU's "q35,accel=kvm": keel has KVM only, and no other machine option yet. */
+		size_t n = (size_t)(comma - val);
+
+		if (n >= sizeof(buf) || strcmp(comma, ",accel=kvm"))
+			return cli_err(err, errlen, "--machine '%s': the only option is accel=kvm",
+				       val);
+		memcpy(buf, val, n);
+		buf[n] = '\0';
+		type = buf;
+	}
+	if (!machine_type_find(type))
+		return cli_err(err, errlen, "--machine '%s' is not a machine type (--machine help "
+			       "lists them)", type);
+	cfg->machine = machine_type_find(type)->name;
 	return 0;
 }
 
@@ -338,14 +343,19 @@ static const struct cli_option cli_run_options[] = {
 	  "virtio-rng device: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N,period=MS]" },
 	{ "disk", "path=FILE,...", cli_add_disk,
 	  "virtio-blk disk; keys format, readonly, iothread, aio, cache, discard, "
-	  "serial, num-queues, werror, accel (keel(1))" },
+	  "serial, num-queues, werror, accel, id, bus, addr (keel(1))" },
 	{ "sandbox", "on|off", cli_set_sandbox,
 	  "seccomp allow-list per thread role (default on)" },
 	{ "iothread", "id=ID", cli_add_iothread,
 	  "an I/O thread that disks with iothread=ID are served on" },
-	{ "device", "NAME", cli_add_device,
-	  "add a device: pvpanic-pci (pvpanic as PCI 1b36:0011), "
-	  "virtio-serial[,max-ports=N], virtserialport,chardev=ID[,name=NAME][,nr=N][,id=ID]" },
+	{ "device", "TYPE,..", cli_add_device,
+	  "add a device: TYPE[,id=ID][,bus=BUS][,addr=SLOT][,prop=value...]; "
+	  "--device help lists the types, --device TYPE,help a type's properties" },
+	{ "blockdev", "OPTS", cli_add_blockdev,
+	  "a block node: driver=FMT,node-name=N,file.filename=PATH[,read-only=on]"
+	  "[,discard=unmap][,cache.direct=on][,aio=A]" },
+	{ "machine", "TYPE", cli_set_machine,
+	  "machine type (default pc; --machine help lists them)" },
 	{ "chardev", "id=ID,backend=..", cli_add_chardev,
 	  "named chardev for serial ports: id=ID,backend=unix|file|pty|null[,path=P]"
 	  "[,server=on]" },
@@ -362,6 +372,18 @@ static const struct cli_option *cli_find(const char *name, size_t len)
 		    !strncmp(cli_run_options[i].name, name, len))
 			return &cli_run_options[i];
 	return NULL;
+}
+
+/* Every --disk parses and names an --iothread that exists; ids are unique. */
+static int cli_check_disks(const struct cli_config *cfg, char *err, size_t errlen)
+{
+	const char *disks[CLI_MAX_DISKS];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (cfg->devices[i].kind == CLI_DEV_DISK)
+			disks[n++] = cfg->devices[i].str;
+	return disk_check_config(disks, n, cfg->iothreads, cfg->nr_iothreads, err, errlen);
 }
 
 static int cli_parse_run(int argc, char *const argv[], struct cli_config *cfg, char *err,
@@ -408,8 +430,7 @@ static int cli_parse_run(int argc, char *const argv[], struct cli_config *cfg, c
 	}
 	if (!cfg->kernel)
 		return cli_err(err, errlen, "keel run needs --kernel PATH (see keel run --help)");
-	if (disk_check_config(cfg->disks, cfg->nr_disks, cfg->iothreads, cfg->nr_iothreads,
-			      err, errlen))
+	if (cli_check_disks(cfg, err, errlen))
 		return -EINVAL;
 	return CLI_RUN;
 }
@@ -420,6 +441,7 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, s
 	cfg->cpus = 1;
 	cfg->memory = CLI_DEFAULT_MEMORY;
 	cfg->serial = "stdio";
+	cfg->machine = machine_type_default()->name;
 	if (errlen)
 		err[0] = '\0';
 

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "devices/virtio/rng.h"
 
 #define CLI_DEFAULT_MEMORY	(512ULL << 20)
 #define CLI_MIN_MEMORY		(2ULL << 20)
@@ -19,13 +18,28 @@
 #define CLI_MAX_DISKS		16
 #define CLI_MAX_IOTHREADS	16
 #define CLI_MAX_CHARDEVS	32
-#define CLI_MAX_SERIAL_PORTS	31
+#define CLI_MAX_DEVICES		256
+#define CLI_MAX_BLOCKDEVS	64
 
 enum cli_action {
 	CLI_RUN,
 	CLI_HELP,		/* keel --help */
 	CLI_RUN_HELP,		/* keel run --help */
 	CLI_VERSION,
+	CLI_DEVICE_HELP,	/* --device help, --device TYPE,help */
+	CLI_MACHINE_HELP,	/* --machine help */
+};
+
+/* A device from the command line, in argv order (Documentation/device-model.md). */
+enum cli_dev_kind {
+	CLI_DEV_DEVICE,		/* --device TYPE,key=value... */
+	CLI_DEV_DISK,		/* --disk: a block node plus a virtio-blk-pci */
+	CLI_DEV_RNG,		/* --rng [OPTS]: virtio-rng-pci with OPTS */
+};
+
+struct cli_dev {
+	enum cli_dev_kind kind;
+	const char *str;	/* the option's value (NULL: --rng without one) */
 };
 
 /* --on-panic: what a pvpanic report does (Documentation/keel-run.md "Guest panics"). */
@@ -48,22 +62,21 @@ struct cli_config {
 	enum cli_on_panic on_panic;
 	bool sandbox_off;	/* --sandbox off */
 	const char *panic_path;	/* coredump-destroy,path=FILE; NULL: keel-core.<pid> */
-	bool rng;		/* --rng: a virtio-rng device */
-	struct virtio_rng_config rng_cfg;
-	/* --disk / --iothread strings in order; vmm/disk.c parses them. */
-	const char *disks[CLI_MAX_DISKS];
+	const char *machine;	/* --machine TYPE: a name from machine_types[] */
+	/* --device, --disk, --rng in the order given. */
+	struct cli_dev devices[CLI_MAX_DEVICES];
+	unsigned int nr_devices;
 	unsigned int nr_disks;
+	/* --blockdev strings (vmm/blockdev.c parses them; checked here already). */
+	const char *blockdevs[CLI_MAX_BLOCKDEVS];
+	unsigned int nr_blockdevs;
+	/* --iothread strings in order; vmm/disk.c parses them. */
 	const char *iothreads[CLI_MAX_IOTHREADS];
 	unsigned int nr_iothreads;
-	bool pvpanic_pci;	/* --device pvpanic-pci */
 	/* --chardev strings (vmm/chardevs.c parses them; checked here already). */
 	const char *chardevs[CLI_MAX_CHARDEVS];
 	unsigned int nr_chardevs;
-	/* --device virtio-serial[,max-ports=N], --device virtserialport|virtconsole,... */
-	bool virtio_serial;
-	unsigned int serial_max_ports;
-	const char *serial_ports[CLI_MAX_SERIAL_PORTS];
-	unsigned int nr_serial_ports;
+	const char *help_type;	/* CLI_DEVICE_HELP: the type asked about, NULL: all */
 };
 
 /*

@@ -93,12 +93,12 @@ static int disk_onoff(const char *v, bool *out)
 
 enum disk_key {
 	DK_PATH, DK_FORMAT, DK_READONLY, DK_IOTHREAD, DK_AIO, DK_CACHE, DK_DISCARD,
-	DK_SERIAL, DK_NUM_QUEUES, DK_WERROR, DK_ACCEL, DK__COUNT
+	DK_SERIAL, DK_NUM_QUEUES, DK_WERROR, DK_ACCEL, DK_ID, DK_BUS, DK_ADDR, DK__COUNT
 };
 
 static const char *const disk_keys[DK__COUNT] = {
 	"path", "format", "readonly", "iothread", "aio", "cache", "discard", "serial",
-	"num-queues", "werror", "accel",
+	"num-queues", "werror", "accel", "id", "bus", "addr",
 };
 
 static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const char *str,
@@ -195,6 +195,19 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 			return disk_err(err, errlen, "--disk '%s': accel '%s' is not auto, vhost "
 					"or none", str, v);
 		return 0;
+	case DK_ID:
+	case DK_BUS:
+	case DK_ADDR: {
+		char *dst = k == DK_ID ? c->id : k == DK_BUS ? c->bus : c->addr;
+		size_t cap = k == DK_ID ? sizeof(c->id) : k == DK_BUS ? sizeof(c->bus) :
+			     sizeof(c->addr);
+
+		if (!*v || strlen(v) >= cap)
+			return disk_err(err, errlen, "--disk '%s': %s '%s' is empty or too long",
+					str, disk_keys[k], v);
+		snprintf(dst, cap, "%s", v);
+		return 0;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -225,7 +238,7 @@ int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
 		if (k == DK__COUNT) {
 			ret = disk_err(err, errlen, "--disk '%s': unknown key '%s' (path, format, "
 				       "readonly, iothread, aio, cache, discard, serial, num-queues, "
-				       "werror, accel)", str, key);
+				       "werror, accel, id, bus, addr)", str, key);
 			goto out;
 		}
 		if (seen[k]) {

@@ -35,6 +35,10 @@ struct disk_conf {
 	unsigned int num_queues;
 	enum virtio_blk_werror werror;
 	enum disk_accel accel;
+	/* The placement keys every device has: id=, bus=, addr= ("" when not given). */
+	char id[64];
+	char bus[64];
+	char addr[16];
 };
 
 /*

@@ -17,7 +17,9 @@
 #include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
+#include "devices/device.h"
 #include "vmm/machine.h"
+#include "vmm/machine_type.h"
 
 #ifndef KEEL_VERSION
 #define KEEL_VERSION "0.1"
@@ -114,8 +116,6 @@ static int main_run(const struct cli_config *cfg)
 		return MACHINE_EXIT_USAGE;
 	if (cfg->initrd && main_check_initrd(cfg->initrd))
 		return MACHINE_EXIT_USAGE;
-	if (cfg->rng && virtio_rng_check_source(&cfg->rng_cfg))
-		return MACHINE_EXIT_USAGE;
 	if (cli_check_limits(cfg, &lim, err, sizeof(err))) {
 		log_err("%s", err);
 		return MACHINE_EXIT_USAGE;
@@ -153,6 +153,15 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_RUN_HELP:
 		cli_run_usage(stdout);
+		return 0;
+	case CLI_DEVICE_HELP:
+		if (cfg.help_type)
+			device_type_help(stdout, device_type_find(cfg.help_type));
+		else
+			device_types_help(stdout);
+		return 0;
+	case CLI_MACHINE_HELP:
+		machine_types_help(stdout);
 		return 0;
 	case CLI_VERSION:
 		printf("keel %s\n", KEEL_VERSION);

@@ -36,6 +36,16 @@ int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int d
 	return 0;
 }
 
+void pci_bus_unregister(struct pci_bus *bus, struct pci_device *dev)
+{
+	if (!dev || dev->devfn >= PCI_SLOTS * PCI_FUNCS || bus->devs[dev->devfn] != dev)
+		return;
+	/* A function leaving with its line asserted must not hold the GSI high. */
+	pci_device_intx(dev, 0);
+	bus->devs[dev->devfn] = NULL;
+	dev->bus = NULL;
+}
+
 struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned int devfn)
 {
 	if (devfn >= PCI_SLOTS * PCI_FUNCS)

@@ -79,6 +79,8 @@ void pci_bus_init(struct pci_bus *bus);
  * the interrupt line byte (as firmware would).
  */
 int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn);
+/* Take dev off the bus (hot-unplug, machine teardown); its INTx is released. */
+void pci_bus_unregister(struct pci_bus *bus, struct pci_device *dev);
 struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned int devfn);
 
 /* Config accesses: an empty devfn reads all-ones, writes vanish. */

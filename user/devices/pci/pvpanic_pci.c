@@ -3,9 +3,11 @@
  * BAR 0 byte 0 reads the supported events and takes event writes; the rest of
  * the BAR reads zero and ignores writes.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/device.h"
 #include "devices/legacy/pvpanic.h"
 #include "devices/pci/pvpanic_pci.h"
 #include "lib/log.h"
@@ -83,3 +85,38 @@ void pvpanic_pci_free(struct pvpanic_pci *p)
 {
 	free(p);
 }
+
+/* ---- the registry entry: --device pvpanic-pci ---- */
+
+static void pvpanic_pci_event(void *opaque, unsigned int events)
+{
+	struct device *dev = opaque;
+
+	machine_guest_panic(dev->devs->ms, events);
+}
+
+static int pvpanic_pci_realize(struct device *dev, const struct device_ctx *ctx, char *err,
+			       size_t errlen)
+{
+	struct pvpanic_pci *p = pvpanic_pci_new(pvpanic_pci_event, dev);
+
+	if (!p)
+		return -ENOMEM;
+	dev->priv = p;
+	dev->pci = pvpanic_pci_dev(p);
+	return 0;
+}
+
+static void pvpanic_pci_unrealize(struct device *dev)
+{
+	pvpanic_pci_free(dev->priv);
+	dev->priv = NULL;
+}
+
+const struct device_type pvpanic_pci_type = {
+	.name = "pvpanic-pci",
+	.desc = "guest panic notification as PCI 1b36:0011",
+	.bus = DEV_BUS_PCI,
+	.realize = pvpanic_pci_realize,
+	.unrealize = pvpanic_pci_unrealize,
+};

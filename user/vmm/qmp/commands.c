@@ -221,11 +221,11 @@ static int qmp_cmd_query_block(void *opaque, json_t *args, json_t **ret,
 		n = m->ops->block_disks(m->opaque, d, QMP_MAX_DISKS);
 	for (i = 0; i < n && i < QMP_MAX_DISKS; i++)
 		json_array_append_new(list, json_pack(
-			"{s:s,s:s,s:b,s:b,s:s,s:s,s:{s:s,s:b,s:s,s:i,s:b,s:{s:s,s:s,s:I}}}",
+			"{s:s,s:s,s:b,s:b,s:s,s:s,s:{s:s,s:s,s:b,s:s,s:i,s:b,s:{s:s,s:s,s:I}}}",
 			"device", d[i].device, "qdev", d[i].device, "locked", 0,
 			"removable", 0, "type", "unknown",
 			"io-status", d[i].io_status ? d[i].io_status : "ok",
-			"inserted", "file", d[i].file, "ro", d[i].read_only,
+			"inserted", "node-name", d[i].node, "file", d[i].file, "ro", d[i].read_only,
 			"drv", d[i].format, "backing_file_depth", 0, "encrypted", 0,
 			"image", "filename", d[i].file, "format", d[i].format,
 			"virtual-size", (json_int_t)d[i].virtual_size));
@@ -239,10 +239,11 @@ const struct qmp_command qmp_machine_commands[] = {
 	  .args = { { "id", QMP_ARG_STR, false }, { "backend", QMP_ARG_OBJECT, false } } },
 	{ .name = "chardev-remove", .fn = qmp_cmd_chardev_remove,
 	  .args = { { "id", QMP_ARG_STR, false } } },
-	{ .name = "device_add", .fn = qmp_cmd_device_add,
+	{ .name = "device_add", .fn = qmp_cmd_device_add, .open_args = true,
 	  .args = { { "driver", QMP_ARG_STR, false }, { "id", QMP_ARG_STR, true },
-		    { "chardev", QMP_ARG_STR, true }, { "name", QMP_ARG_STR, true },
-		    { "nr", QMP_ARG_INT, true }, { "bus", QMP_ARG_STR, true } } },
+		    { "bus", QMP_ARG_STR, true }, { "addr", QMP_ARG_STR, true } } },
+	{ .name = "x-query-devices", .fn = qmp_cmd_query_devices },
+	{ .name = "query-machines", .fn = qmp_cmd_query_machines },
 	{ .name = "device_del", .fn = qmp_cmd_device_del,
 	  .args = { { "id", QMP_ARG_STR, false } } },
 	{ .name = "query-pci", .fn = qmp_cmd_query_pci },

@@ -30,7 +30,8 @@ struct qmp_pci_function {
 
 /* One guest disk as query-block reports it. */
 struct qmp_block_disk {
-	char device[32];		/* "virtio-blk0" */
+	char device[64];		/* the device serving it ("virtio-blk0"), or "" */
+	char node[64];			/* the block node's name */
 	char file[256];
 	char format[16];		/* "raw", "qcow2", ... */
 	bool read_only;
@@ -47,7 +48,7 @@ struct qmp_vhost_queue {
 };
 
 struct qmp_vhost_disk {
-	char device[32];		/* "virtio-blk0" */
+	char device[64];		/* "virtio-blk0" */
 	char backend[32];		/* "/dev/vhost-blk" */
 	unsigned int nr_queues;
 	struct qmp_vhost_queue q[QMP_VHOST_MAX_QUEUES];

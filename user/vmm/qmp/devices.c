@@ -1,14 +1,17 @@
 /*
- * QMP chardev-add / chardev-remove / device_add / device_del for serial ports
- * (devices.h; QEMU's qapi/char.json and qdev shapes). device_add goes through
- * the same port parser as --device on the command line.
+ * QMP chardev-add / chardev-remove / device_add / device_del and the device
+ * and machine-type listings (devices.h; QEMU's qapi/char.json and qdev
+ * shapes). device_add goes through the same parser as --device.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/virtio/console.h"
+#include "devices/device.h"
+#include "devices/pci/bus.h"
+#include "lib/opts.h"
 #include "vmm/chardevs.h"
+#include "vmm/machine_type.h"
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/devices.h"
 
@@ -118,68 +121,52 @@ int qmp_cmd_chardev_remove(void *opaque, json_t *args, json_t **ret, struct qmp_
 	return r;
 }
 
-/* Append ",key=value" for the port parser; a value with a comma is refused. */
-static int qmp_devices_opt(char *buf, size_t cap, const char *key, const char *val,
-			   struct qmp_error *err)
+int qmp_devices_to_opts(json_t *args, struct opts *o, struct qmp_error *err)
 {
-	size_t len = strlen(buf);
+	const char *key;
+	json_t *v;
+	char num[32];
+	int r;
 
-	if (!val)
-		return 0;
-	if (strchr(val, ',') || strchr(val, '='))
-		return qmp_error_set(err, "Property '%s' may not hold ',' or '='", key);
-	if ((size_t)snprintf(buf + len, cap - len, ",%s=%s", key, val) >= cap - len)
-		return qmp_error_set(err, "Property '%s' is too long", key);
+	opts_init(o);
+	json_object_foreach(args, key, v) {
+		const char *val;
+
+		if (json_is_string(v))
+			val = json_string_value(v);
+		else if (json_is_boolean(v))
+			val = json_is_true(v) ? "on" : "off";
+		else if (json_is_integer(v)) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+			val = num;
+		} else
+			return qmp_error_set(err, "Parameter '%.64s' must be a string, a number or "
+					     "a boolean", key);
+		r = opts_set(o, key, val);
+		if (r == -ENOSPC)
+			return qmp_error_set(err, "too many parameters (at most %d)",
+					     OPTS_MAX_PAIRS);
+		if (r)
+			return qmp_error_set(err, "Parameter '%.64s' cannot be taken", key);
+	}
 	return 0;
 }
 
 int qmp_cmd_device_add(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
 {
 	struct qmp_devices *d = qmp_devices_of(opaque);
-	const char *driver = qmp_devices_str(args, "driver");
-	json_t *nr = json_object_get(args, "nr");
-	struct virtio_console_port_cfg cfg;
-	struct chardev *cd;
-	char opts[512], num[16];
+	struct opts o;
 	int r;
 
-	if (strcmp(driver, "virtserialport") && strcmp(driver, "virtconsole")) {
-		err->cls = "GenericError";
-		return qmp_error_set(err, "Device '%.64s' is not hot-pluggable (hot-pluggable: "
-				     "virtserialport, virtconsole)", driver);
+	if (!d || !d->devs)
+		return qmp_error_set(err, "this machine takes no devices");
+	r = qmp_devices_to_opts(args, &o, err);
+	if (!r) {
+		r = device_hotplug(d->devs, &o, err->desc, sizeof(err->desc));
+		if (r && !err->desc[0])
+			qmp_error_set(err, "device_add failed: %s", strerror(-r));
 	}
-	if (!d || !d->console)
-		return qmp_error_set(err, "No 'virtio-serial-bus' bus found for device '%s' "
-				     "(start keel with --device virtio-serial)", driver);
-	snprintf(opts, sizeof(opts), "%s", driver);
-	if (nr) {
-		if (!json_is_integer(nr) || json_integer_value(nr) < 0 ||
-		    json_integer_value(nr) > 1000)
-			return qmp_error_set(err, "Property 'nr' must be a port number");
-		snprintf(num, sizeof(num), "%d", (int)json_integer_value(nr));
-	}
-	r = qmp_devices_opt(opts, sizeof(opts), "chardev", qmp_devices_str(args, "chardev"), err);
-	if (!r)
-		r = qmp_devices_opt(opts, sizeof(opts), "name", qmp_devices_str(args, "name"), err);
-	if (!r)
-		r = qmp_devices_opt(opts, sizeof(opts), "id", qmp_devices_str(args, "id"), err);
-	if (!r)
-		r = qmp_devices_opt(opts, sizeof(opts), "nr", nr ? num : NULL, err);
-	if (r)
-		return r;
-	r = virtio_console_port_parse(opts, &cfg, err->desc, sizeof(err->desc));
-	if (r)
-		return r;
-	if (cfg.id[0] && virtio_console_has_port(d->console, cfg.id)) {
-		err->cls = "GenericError";
-		return qmp_error_set(err, "Duplicate device ID '%s' for device", cfg.id);
-	}
-	cd = chardevs_claim(d->chardevs, cfg.chardev, &r, err->desc, sizeof(err->desc));
-	if (!cd)
-		return r;
-	r = virtio_console_port_add(d->console, &cfg, cd, err->desc, sizeof(err->desc));
-	if (r)
-		chardevs_release(d->chardevs, cd);
+	opts_free(&o);
 	return r;
 }
 
@@ -189,16 +176,71 @@ int qmp_cmd_device_del(void *opaque, json_t *args, json_t **ret, struct qmp_erro
 	const char *id = qmp_devices_str(args, "id");
 	int r;
 
-	if (!d || !d->console || !virtio_console_has_port(d->console, id)) {
+	if (!d || !d->devs || !device_find(d->devs, id)) {
 		err->cls = "DeviceNotFound";
 		return qmp_error_set(err, "Device '%.64s' not found", id);
 	}
-	/* The reply comes now; DEVICE_DELETED once the port is gone. */
-	r = virtio_console_port_del(d->console, id, err->desc, sizeof(err->desc));
-	if (r == -EBUSY)
-		return qmp_error_set(err, "Device '%.64s' is already in the process of unplug",
-				     id);
+	/* The reply comes now; DEVICE_DELETED once the guest let go. */
+	r = device_unplug(d->devs, id, err->desc, sizeof(err->desc));
+	if (r == -ENOENT)
+		err->cls = "DeviceNotFound";
 	return r;
+}
+
+/* Every device with its id, type, bus and address (keel's listing; keelctl devices). */
+int qmp_cmd_query_devices(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
+{
+	struct qmp_devices *d = qmp_devices_of(opaque);
+	json_t *list = json_array();
+	struct device *dev;
+
+	if (!list)
+		return -ENOMEM;
+	for (dev = d && d->devs ? d->devs->head : NULL; dev; dev = dev->next) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b}", "id", dev->id, "name", dev->name,
+				      "type", dev->type->name, "hotplugged", dev->hotplugged,
+				      "unplug-pending", dev->unplug_pending);
+
+		if (!o)
+			continue;
+		if (dev->bus)
+			json_object_set_new(o, "bus", json_string(dev->bus->id));
+		if (dev->pci) {
+			char addr[16];
+
+			snprintf(addr, sizeof(addr), "%x.%x", dev->pci->devfn >> 3,
+				 dev->pci->devfn & 7);
+			json_object_set_new(o, "addr", json_string(addr));
+		}
+		json_array_append_new(list, o);
+	}
+	*ret = list;
+	return 0;
+}
+
+int qmp_cmd_query_machines(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
+{
+	json_t *list = json_array();
+	unsigned int i;
+
+	if (!list)
+		return -ENOMEM;
+	for (i = 0; machine_types[i]; i++) {
+		const struct machine_type *t = machine_types[i];
+		json_t *o = json_pack("{s:s,s:i,s:b,s:b,s:b}", "name", t->name, "cpu-max",
+				      (int)t->max_cpus, "hotpluggable-cpus", 0, "deprecated", 0,
+				      "numa-mem-supported", 0);
+
+		if (!o)
+			continue;
+		if (t->alias)
+			json_object_set_new(o, "alias", json_string(t->alias));
+		if (t->is_default)
+			json_object_set_new(o, "is-default", json_true());
+		json_array_append_new(list, o);
+	}
+	*ret = list;
+	return 0;
 }
 
 void qmp_devices_deleted(struct qmp_server *srv, const char *id)

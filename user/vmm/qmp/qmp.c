@@ -248,8 +248,11 @@ static int qmp_check_args(const struct qmp_command *cmd, json_t *args, struct qm
 		for (a = cmd->args; a < cmd->args + QMP_MAX_ARGS && a->name; a++)
 			if (!strcmp(a->name, key))
 				break;
-		if (a == cmd->args + QMP_MAX_ARGS || !a->name)
+		if (a == cmd->args + QMP_MAX_ARGS || !a->name) {
+			if (cmd->open_args)
+				continue;
 			return qmp_error_set(err, "Parameter '%.64s' is unexpected", key);
+		}
 		if (!qmp_type_ok(a->type, v))
 			return qmp_error_set(err, "Invalid parameter type for '%s', expected: %s",
 					     a->name, qmp_type_name(a->type));

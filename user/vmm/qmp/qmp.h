@@ -54,6 +54,8 @@ struct qmp_command {
 	const char *name;
 	qmp_handler_fn fn;
 	struct qmp_arg args[QMP_MAX_ARGS];
+	/* Arguments beyond args[] go to the handler unchecked (device_add's properties). */
+	bool open_args;
 };
 
 struct qmp_version {

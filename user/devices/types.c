@@ -1,0 +1,22 @@
+/*
+ * The device registry (device.h): every device type keel offers, one line
+ * each. A new device kind is its own file plus one line here.
+ */
+#include "devices/device.h"
+
+extern const struct device_type pvpanic_pci_type;
+extern const struct device_type virtio_blk_pci_type;
+extern const struct device_type virtio_rng_pci_type;
+extern const struct device_type virtio_serial_pci_type;
+extern const struct device_type virtserialport_type;
+extern const struct device_type virtconsole_type;
+
+const struct device_type *const device_types[] = {
+	&virtio_blk_pci_type,
+	&virtio_rng_pci_type,
+	&virtio_serial_pci_type,
+	&virtserialport_type,
+	&virtconsole_type,
+	&pvpanic_pci_type,
+	NULL,
+};

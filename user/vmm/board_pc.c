@@ -1,0 +1,269 @@
+/*
+ * The "pc" board (machine type pc-keel-N): an i440FX-style PCI host bridge
+ * with ECAM on bus 0, COM1, i8042, CMOS RTC, the ACPI PM block, pvpanic at
+ * 0x505, ACPI tables, and the PCI windows and BAR placement firmware would do.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/pc_io.h"
+#include "devices/legacy/pvpanic.h"
+#include "devices/legacy/rtc.h"
+#include "devices/legacy/serial.h"
+#include "devices/pci/host.h"
+#include "lib/log.h"
+#include "vmm/acpi/acpi.h"
+#include "vmm/board.h"
+#include "vmm/kvm.h"
+#include "vmm/qmp/pci.h"
+
+#define PC_LAPIC_ADDR	0xFEE00000ULL
+#define PC_IOAPIC_ADDR	0xFEC00000ULL
+/* PCI hole layout: a 32-bit BAR window, then ECAM for bus 0 (reserved in e820). */
+#define PC_PCI_MEM32_BASE	0xC0000000ULL
+#define PC_PCI_MEM32_SIZE	0x20000000ULL
+#define PC_PCI_ECAM_BASE	0xE0000000ULL
+/* I/O BARs; the 64-bit BAR window starts at a 1 GiB boundary above RAM and 4 GiB. */
+#define PC_PCI_IO_BASE		0xC000
+#define PC_PCI_IO_SIZE		0x4000
+#define PC_PCI_MEM64_ALIGN	(1ULL << 30)
+#define PC_PCI_MEM64_SIZE	(32ULL << 30)
+
+struct pc_board {
+	struct serial *com1;
+	struct i8042 *kbc;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	struct pvpanic *pvpanic;
+	struct pci_host *pci;
+	struct dev_bus *root;		/* "pci.0" in the device tree */
+};
+
+static int pc_pio_claim(struct machine *m, uint16_t base, uint16_t len,
+			const struct io_ops *ops, void *dev)
+{
+	struct pc_board *b = m->board;
+
+	/* 0xCF9 lies inside the PCI address dword: the host bridge forwards its bytes. */
+	if (b && b->pci && base == PCI_HOST_RESET_CTL && len == 1) {
+		pci_host_set_cf9(b->pci, ops, dev);
+		return 1;
+	}
+	return 0;
+}
+
+/* The CMOS bytes PC firmware leaves for the OS (memory sizes, CPU count). */
+static void pc_cmos_init(struct machine *m, struct rtc *rtc)
+{
+	uint64_t low = guest_mem_low_end(&m->mem);
+	uint64_t high = m->mem.ram_size - low;
+	uint64_t ext_kb, above16m, above4g;
+
+	ext_kb = ((low < (64ULL << 20) ? low : (64ULL << 20)) - (1ULL << 20)) >> 10;
+	if (ext_kb > 0xffff)
+		ext_kb = 0xffff;
+	above16m = low > (16ULL << 20) ? (low - (16ULL << 20)) >> 16 : 0;
+	if (above16m > 0xffff)
+		above16m = 0xffff;
+	above4g = high >> 16;
+
+	rtc_cmos_set(rtc, 0x15, 640 & 0xff);	/* base memory in KiB */
+	rtc_cmos_set(rtc, 0x16, 640 >> 8);
+	rtc_cmos_set(rtc, 0x17, ext_kb & 0xff);	/* KiB above 1 MiB */
+	rtc_cmos_set(rtc, 0x18, ext_kb >> 8);
+	rtc_cmos_set(rtc, 0x30, ext_kb & 0xff);
+	rtc_cmos_set(rtc, 0x31, ext_kb >> 8);
+	rtc_cmos_set(rtc, 0x34, above16m & 0xff);	/* 64 KiB units above 16 MiB */
+	rtc_cmos_set(rtc, 0x35, above16m >> 8);
+	rtc_cmos_set(rtc, 0x5b, above4g & 0xff);	/* 64 KiB units above 4 GiB */
+	rtc_cmos_set(rtc, 0x5c, (above4g >> 8) & 0xff);
+	rtc_cmos_set(rtc, 0x5d, (above4g >> 16) & 0xff);
+	rtc_cmos_set(rtc, 0x5f, m->cfg->cpus - 1);
+}
+
+static void pc_pvpanic_event(void *opaque, unsigned int events)
+{
+	struct machine *m = opaque;
+
+	machine_guest_panic(&m->ms, events);
+}
+
+static int pc_build(struct machine *m)
+{
+	struct pc_board *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	m->board = b;
+	m->pio_claim = pc_pio_claim;
+	ret = guest_mem_e820_reserve(&m->mem, PC_PCI_ECAM_BASE, PCI_ECAM_BUS_SIZE);
+	if (ret) {
+		log_err("cannot reserve the PCI ECAM window in the e820 map: %s", strerror(-ret));
+		return ret;
+	}
+	/* POST codes: firmware-style debug output nobody reads; accept quietly. */
+	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
+	if (ret)
+		return ret;
+	b->pci = pci_host_new(&m->ms, PC_PCI_ECAM_BASE);
+	if (!b->pci)
+		return -ENOMEM;
+	b->root = device_bus_add(&m->devs, NULL, "pci.0", DEV_BUS_PCI, &b->pci->bus);
+	if (!b->root)
+		return -ENOMEM;
+	b->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
+	b->kbc = i8042_new(&m->ms);
+	b->rtc = rtc_new(&m->ms);
+	b->pm = acpi_pm_new(&m->ms);
+	b->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, pc_pvpanic_event, m);
+	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic) {
+		log_err("cannot create the legacy devices");
+		return -ENOMEM;
+	}
+	pc_cmos_init(m, b->rtc);
+	return 0;
+}
+
+/*
+ * The BAR windows (design/pci.md): 32-bit below the ECAM, I/O at 0xC000, and
+ * 64-bit from the first 1 GiB boundary at or above max(4 GiB, top of RAM),
+ * 32 GiB long but below the guest's physical address width.
+ */
+static void pc_pci_windows(struct machine *m, struct pci_host_windows *w)
+{
+	uint64_t top = GUEST_4G, limit = 1ULL << kvm_phys_bits(m->kvm), base;
+	unsigned int i;
+
+	*w = (struct pci_host_windows){
+		.mem32 = { PC_PCI_MEM32_BASE, PC_PCI_MEM32_SIZE },
+		.io = { PC_PCI_IO_BASE, PC_PCI_IO_SIZE },
+	};
+	for (i = 0; i < m->mem.nr_regions; i++)
+		if (m->mem.regions[i].gpa + m->mem.regions[i].size > top)
+			top = m->mem.regions[i].gpa + m->mem.regions[i].size;
+	base = (top + PC_PCI_MEM64_ALIGN - 1) & ~(PC_PCI_MEM64_ALIGN - 1);
+	if (base >= limit) {
+		log_info("pci: no room for a 64-bit BAR window below the %u-bit physical address limit",
+			 kvm_phys_bits(m->kvm));
+		return;
+	}
+	w->mem64.base = base;
+	w->mem64.size = limit - base < PC_PCI_MEM64_SIZE ? limit - base : PC_PCI_MEM64_SIZE;
+}
+
+static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
+{
+	struct acpi_config cfg = {
+		.base = ACPI_TABLES_BASE,
+		.nr_cpus = m->cfg->cpus,
+		.lapic_addr = PC_LAPIC_ADDR,
+		.ioapic_addr = PC_IOAPIC_ADDR,
+		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
+		.ioapic_id = (uint8_t)m->cfg->cpus,
+		.sci_irq = PC_ACPI_SCI_IRQ,
+		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
+		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
+		.pm_tmr_port = PC_ACPI_PM_TMR,
+		.gpe0_port = PC_ACPI_GPE0,
+		.gpe0_len = PC_ACPI_GPE0_LEN,
+		.reset_port = PC_RESET_CTL_PORT,
+		.reset_value = PC_RESET_VALUE,
+		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
+		.com1_port = PC_COM1_PORT,
+		.com1_irq = PC_COM1_IRQ,
+		.pvpanic_port = PC_PVPANIC_PORT,
+		.pci_ecam_base = PC_PCI_ECAM_BASE,
+		.pci_mem32_base = PC_PCI_MEM32_BASE,
+		.pci_mem32_size = PC_PCI_MEM32_SIZE,
+		.pci_mem64_base = b->pci->win.mem64.base,
+		.pci_mem64_size = b->pci->win.mem64.size,
+	};
+	struct acpi_tables t = { 0 };
+	int ret;
+
+	ret = acpi_build(&cfg, &t);
+	if (ret) {
+		log_err("cannot build the ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	if (t.len > ACPI_TABLES_SIZE ||
+	    guest_mem_write(&m->mem, ACPI_TABLES_BASE, t.buf, t.len)) {
+		log_err("ACPI tables (%zu bytes) do not fit at %#x", t.len, ACPI_TABLES_BASE);
+		acpi_tables_free(&t);
+		return -ENOSPC;
+	}
+	*rsdp = t.rsdp_addr;
+	acpi_tables_free(&t);
+	return 0;
+}
+
+/* After every PCI device is on its bus: the windows and BAR placement, then ACPI. */
+static int pc_finish(struct machine *m, uint64_t *rsdp)
+{
+	struct pc_board *b = m->board;
+	struct pci_host_windows w;
+	int ret;
+
+	pc_pci_windows(m, &w);
+	ret = pci_host_set_windows(b->pci, &w);
+	if (ret)
+		return ret;
+	ret = pci_host_place_bars(b->pci);
+	if (ret) {
+		log_err("pci: the devices' BARs do not fit the PCI windows");
+		return ret;
+	}
+	return pc_acpi_init(m, b, rsdp);
+}
+
+static void pc_teardown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+
+	if (!b)
+		return;
+	if (b->com1)
+		serial_free(b->com1);
+	if (b->kbc)
+		i8042_free(b->kbc);
+	if (b->rtc)
+		rtc_free(b->rtc);
+	if (b->pm)
+		acpi_pm_free(b->pm);
+	pvpanic_free(b->pvpanic);
+	device_bus_del(&m->devs, b->root);
+	pci_host_free(b->pci);
+	free(b);
+	m->board = NULL;
+	m->pio_claim = NULL;
+}
+
+static int pc_powerdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+
+	if (!b || !b->pm)
+		return -ENODEV;
+	acpi_pm_power_button(b->pm);
+	return 0;
+}
+
+static unsigned int pc_pci_functions(struct machine *m, struct qmp_pci_function *out,
+				     unsigned int max)
+{
+	struct pc_board *b = m->board;
+
+	return b && b->pci ? qmp_pci_collect(b->pci, out, max) : 0;
+}
+
+const struct board_ops board_pc_ops = {
+	.build = pc_build,
+	.finish = pc_finish,
+	.teardown = pc_teardown,
+	.powerdown = pc_powerdown,
+	.pci_functions = pc_pci_functions,
+};
