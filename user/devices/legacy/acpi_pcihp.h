@@ -21,7 +21,7 @@ struct acpi_pcihp;
 #define ACPI_PCIHP_PORT		0xae00	/* where QEMU's pc machines have it */
 #define ACPI_PCIHP_LEN		0x10
 /* 32-bit registers, bit N = slot N of bus 0; only 4-byte accesses count. */
-#define ACPI_PCIHP_UP		0x00	/* R: slots plugged since the last read (read clears) */
+#define ACPI_PCIHP_UP		0x00	/* R: slots plugged since the last read (clears) */
 #define ACPI_PCIHP_DOWN		0x04	/* R: slots with an eject request pending */
 #define ACPI_PCIHP_EJECT	0x08	/* W: the guest lets these slots go (reads 0) */
 #define ACPI_PCIHP_RMV		0x0c	/* R: slots whose device may be removed */

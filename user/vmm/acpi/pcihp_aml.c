@@ -32,7 +32,7 @@ static void pcihp_aml_region(struct aml *a, uint16_t port)
 }
 
 /*
- * Device (Sxx) { _ADR: slot, any function 0; _SUN: the slot number Linux
+ * Device (Sxx) { _ADR: the slot's function 0; _SUN: the slot number Linux
  * names the slot by; _EJ0 (Arg0: lock, unused): write the slot's bit to the
  * eject register; _RMV: the slot's bit of the removability register }.
  */
