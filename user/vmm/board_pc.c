@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/legacy/acpi_pcihp.h"
 #include "devices/legacy/acpi_pm.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/pc_io.h"
@@ -15,6 +16,7 @@
 #include "devices/legacy/serial.h"
 #include "devices/pci/host.h"
 #include "lib/log.h"
+#include "lib/loop.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/board.h"
 #include "vmm/kvm.h"
@@ -40,6 +42,77 @@ struct pc_board {
 	struct pvpanic *pvpanic;
 	struct pci_host *pci;
 	struct dev_bus *root;		/* "pci.0" in the device tree */
+	struct acpi_pcihp *pcihp;	/* hotplug on bus 0 through ACPI (acpiphp) */
+	struct machine *m;
+	uint32_t eject_pending;		/* slots the guest ejected, for the main loop (atomic) */
+};
+
+/* The device on bus 0 in slot (function 0), or NULL. */
+static struct device *pc_slot_device(struct pc_board *b, unsigned int slot)
+{
+	struct device *d;
+
+	for (d = b->m->devs.head; d; d = d->next)
+		if (d->bus == b->root && d->pci && d->pci->devfn >> 3 == slot)
+			return d;
+	return NULL;
+}
+
+/* On the main loop: the guest ejected these slots; their devices go. */
+static void pc_eject_now(void *opaque)
+{
+	struct machine *m = opaque;
+	struct pc_board *b = m->board;
+	uint32_t slots;
+	unsigned int s;
+
+	/* A reset in between rebuilt the board: the reset completed the unplug. */
+	if (!b)
+		return;
+	slots = __atomic_exchange_n(&b->eject_pending, 0, __ATOMIC_SEQ_CST);
+	for (s = 0; s < ACPI_PCIHP_SLOTS; s++) {
+		struct device *d;
+
+		if (!(slots & (1u << s)))
+			continue;
+		d = pc_slot_device(b, s);
+		if (d && d->unplug_pending)
+			device_unplug_done(d);
+	}
+}
+
+/* On a vCPU thread (the _EJ0 write): hand the slot to the main loop. */
+static void pc_pcihp_eject(void *opaque, unsigned int slot)
+{
+	struct pc_board *b = opaque;
+
+	if (__atomic_fetch_or(&b->eject_pending, 1u << slot, __ATOMIC_SEQ_CST))
+		return;
+	if (loop_call(b->m->loop, pc_eject_now, b->m))
+		log_err("pci-hotplug: cannot hand slot %u's eject to the main loop", slot);
+}
+
+static int pc_hotplug_plugged(struct dev_bus *bus, struct device *dev, char *err,
+			      size_t errlen)
+{
+	struct pc_board *b = bus->ops_opaque;
+	unsigned int slot = dev->pci->devfn >> 3;
+
+	acpi_pcihp_set_removable(b->pcihp, slot, true);
+	return acpi_pcihp_plug(b->pcihp, slot);
+}
+
+static int pc_hotplug_unplug(struct dev_bus *bus, struct device *dev, char *err,
+			     size_t errlen)
+{
+	struct pc_board *b = bus->ops_opaque;
+
+	return acpi_pcihp_unplug_request(b->pcihp, dev->pci->devfn >> 3);
+}
+
+static const struct dev_bus_ops pc_root_bus_ops = {
+	.plugged = pc_hotplug_plugged,
+	.unplug_request = pc_hotplug_unplug,
 };
 
 static int pc_pio_claim(struct machine *m, uint16_t base, uint16_t len,
@@ -99,6 +172,7 @@ static int pc_build(struct machine *m)
 	if (!b)
 		return -ENOMEM;
 	m->board = b;
+	b->m = m;
 	m->pio_claim = pc_pio_claim;
 	ret = guest_mem_e820_reserve(&m->mem, PC_PCI_ECAM_BASE, PCI_ECAM_BUS_SIZE);
 	if (ret) {
@@ -115,12 +189,17 @@ static int pc_build(struct machine *m)
 	b->root = device_bus_add(&m->devs, NULL, "pci.0", DEV_BUS_PCI, &b->pci->bus);
 	if (!b->root)
 		return -ENOMEM;
+	b->root->hotplug = true;
+	b->root->ops = &pc_root_bus_ops;
+	b->root->ops_opaque = b;
 	b->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
 	b->kbc = i8042_new(&m->ms);
 	b->rtc = rtc_new(&m->ms);
 	b->pm = acpi_pm_new(&m->ms);
 	b->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, pc_pvpanic_event, m);
-	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic) {
+	b->pcihp = b->pm ? acpi_pcihp_new(&m->ms, ACPI_PCIHP_PORT, b->pm, pc_pcihp_eject, b) :
+		   NULL;
+	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic || !b->pcihp) {
 		log_err("cannot create the legacy devices");
 		return -ENOMEM;
 	}
@@ -181,6 +260,8 @@ static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
 		.pci_mem32_size = PC_PCI_MEM32_SIZE,
 		.pci_mem64_base = b->pci->win.mem64.base,
 		.pci_mem64_size = b->pci->win.mem64.size,
+		.pcihp_port = ACPI_PCIHP_PORT,
+		.pcihp_slots = ACPI_PCIHP_SLOT_MASK,
 	};
 	struct acpi_tables t = { 0 };
 	int ret;
@@ -206,8 +287,13 @@ static int pc_finish(struct machine *m, uint64_t *rsdp)
 {
 	struct pc_board *b = m->board;
 	struct pci_host_windows w;
+	struct device *d;
 	int ret;
 
+	/* The guest may eject what could also have been hot-plugged. */
+	for (d = m->devs.head; d; d = d->next)
+		if (d->bus == b->root && d->pci && d->type->hotpluggable)
+			acpi_pcihp_set_removable(b->pcihp, d->pci->devfn >> 3, true);
 	pc_pci_windows(m, &w);
 	ret = pci_host_set_windows(b->pci, &w);
 	if (ret)
@@ -235,6 +321,7 @@ static void pc_teardown(struct machine *m)
 	if (b->pm)
 		acpi_pm_free(b->pm);
 	pvpanic_free(b->pvpanic);
+	acpi_pcihp_free(b->pcihp);
 	device_bus_del(&m->devs, b->root);
 	pci_host_free(b->pci);
 	free(b);

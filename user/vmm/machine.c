@@ -667,6 +667,18 @@ static int mach_build(struct machine *m)
 	return 0;
 }
 
+/* A reset ends every PCI unplug the guest had not finished: the devices go. */
+static void mach_finish_unplugs(struct machine *m)
+{
+	struct device *d, *next;
+
+	for (d = m->devs.head; d; d = next) {
+		next = d->next;
+		if (d->unplug_pending && d->type->bus == DEV_BUS_PCI)
+			device_unplug_done(d);
+	}
+}
+
 /* On the main loop: a guest reset without --no-reboot. */
 static void mach_reset_now(void *opaque)
 {
@@ -682,6 +694,7 @@ static void mach_reset_now(void *opaque)
 	m->qmp_reset = false;
 	m->panic_reset = false;
 	mach_teardown(m);
+	mach_finish_unplugs(m);
 	if (mach_build(m)) {
 		log_err("cannot rebuild the machine after the guest reset");
 		loop_stop(m->loop, MACH_FAIL);

@@ -14,14 +14,29 @@ void pci_bus_init(struct pci_bus *bus)
 	pthread_mutex_init(&bus->intx_lock, NULL);
 }
 
+static void pci_bus_lock(struct pci_bus *bus)
+{
+	if (bus->lock)
+		pthread_mutex_lock(bus->lock);
+}
+
+static void pci_bus_unlock(struct pci_bus *bus)
+{
+	if (bus->lock)
+		pthread_mutex_unlock(bus->lock);
+}
+
 int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn)
 {
 	unsigned int pin;
 
 	if (devfn >= PCI_SLOTS * PCI_FUNCS || !dev)
 		return -EINVAL;
-	if (bus->devs[devfn])
+	pci_bus_lock(bus);
+	if (bus->devs[devfn]) {
+		pci_bus_unlock(bus);
 		return -EEXIST;
+	}
 	bus->devs[devfn] = dev;
 	dev->devfn = devfn;
 	dev->bus = bus;
@@ -33,6 +48,7 @@ int pci_bus_register(struct pci_bus *bus, struct pci_device *dev, unsigned int d
 	} else {
 		dev->gsi = 0;
 	}
+	pci_bus_unlock(bus);
 	return 0;
 }
 
@@ -42,8 +58,12 @@ void pci_bus_unregister(struct pci_bus *bus, struct pci_device *dev)
 		return;
 	/* A function leaving with its line asserted must not hold the GSI high. */
 	pci_device_intx(dev, 0);
+	pci_bus_lock(bus);
 	bus->devs[dev->devfn] = NULL;
+	pci_bus_unlock(bus);
 	dev->bus = NULL;
+	if (bus->changed)
+		bus->changed(bus->changed_opaque);
 }
 
 struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned int devfn)

@@ -67,6 +67,14 @@ void pci_device_intx(struct pci_device *dev, int level);
 
 struct pci_bus {
 	struct pci_device *devs[PCI_SLOTS * PCI_FUNCS];
+	/*
+	 * Set by the host bridge: config cycles run under *lock, and changed()
+	 * runs (without the lock) after a function came or went while the guest
+	 * runs, so that BAR dispatch forgets or learns it.
+	 */
+	pthread_mutex_t *lock;
+	void (*changed)(void *opaque);
+	void *changed_opaque;
 	/* Functions sharing a GSI: the line is high while any of them asserts. */
 	pthread_mutex_t intx_lock;
 	unsigned int intx_count[PCI_INTX_NR_GSI];

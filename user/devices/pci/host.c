@@ -186,6 +186,22 @@ static const struct io_ops pci_host_ecam_ops = {
 	.write = pci_host_ecam_write,
 };
 
+/* A function went away while the guest runs: drop its decodes. */
+static void pci_host_bus_changed(void *opaque)
+{
+	struct pci_host *h = opaque;
+	unsigned int devfn, i;
+
+	pthread_mutex_lock(&h->lock);
+	for (devfn = 0; devfn < PCI_SLOTS * PCI_FUNCS; devfn++)
+		if (!h->bus.devs[devfn])
+			for (i = 0; i < PCI_NR_BARS; i++)
+				h->mapped[devfn][i] = 0;
+	if (h->decodes)
+		pci_host_update_decode(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
 struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_base)
 {
 	struct pci_host *h = calloc(1, sizeof(*h));
@@ -202,6 +218,9 @@ struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_b
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_rwlock_init(&h->decode_lock, NULL);
 	pci_bus_init(&h->bus);
+	h->bus.lock = &h->lock;
+	h->bus.changed = pci_host_bus_changed;
+	h->bus.changed_opaque = h;
 	h->bridge.name = "pci-host";
 	pci_config_init(&h->bridge.cfg, PCI_HOST_VENDOR, PCI_HOST_DEVICE, PCI_HOST_CLASS,
 			0x02, PCI_HEADER_TYPE_NORMAL);
@@ -239,14 +258,9 @@ void pci_host_set_cf9(struct pci_host *h, const struct io_ops *ops, void *dev)
 
 int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int devfn)
 {
-	int ret;
-
-	pthread_mutex_lock(&h->lock);
 	if (dev)
 		dev->ms = h->ms;
-	ret = pci_bus_register(&h->bus, dev, devfn);
-	pthread_mutex_unlock(&h->lock);
-	return ret;
+	return pci_bus_register(&h->bus, dev, devfn);
 }
 
 /* ---- BAR decoding and dispatch ---- */

@@ -37,6 +37,9 @@ struct acpi_config {
 	uint64_t pci_mem32_size;
 	uint64_t pci_mem64_base;	/* 64-bit BAR window above RAM; size 0: none */
 	uint64_t pci_mem64_size;
+	/* ACPI PCI hotplug of bus 0 (acpi_pcihp.h): register block port, 0: none. */
+	uint16_t pcihp_port;
+	uint32_t pcihp_slots;		/* slots described with _EJ0 */
 };
 
 struct acpi_tables {

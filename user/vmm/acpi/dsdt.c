@@ -8,6 +8,7 @@
  */
 #include "devices/pci/bus.h"
 #include "vmm/acpi/dsdt.h"
+#include "vmm/acpi/pcihp_aml.h"
 
 #define DSDT_RTC_PORT		0x70
 #define DSDT_RTC_IRQ		8
@@ -171,6 +172,8 @@ int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 	if (cfg->pci_ecam_base)
 		acpi_dsdt_pci0(a, cfg);
 	aml_end(a);
+	if (cfg->pci_ecam_base && cfg->pcihp_port)
+		pcihp_aml_append(a, cfg->pcihp_port, cfg->pcihp_slots);
 	acpi_dsdt_s5(a, cfg);
 	/* The interrupt model (PIC/APIC) changes nothing in our tables. */
 	aml_method_begin(a, "\\_PIC", 1, 0);
