@@ -566,24 +566,9 @@ static void mach_teardown(struct machine *m)
 	bus_fini(&m->mmio);
 }
 
-static int mach_build(struct machine *m)
+/* The machine services devices use; the same table across incarnations. */
+static void mach_services_init(struct machine *m)
 {
-	const struct cli_config *cfg = m->cfg;
-	struct vcpu_host host = {
-		.pio = &m->pio, .mmio = &m->mmio, .event = mach_vcpu_event, .opaque = m,
-	};
-	struct boot_config boot = {
-		.kernel_path = cfg->kernel,
-		.initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline,
-	};
-	struct boot_entry entry;
-	char err[CLI_ERR_MAX];
-	unsigned int i;
-	int ret;
-
-	bus_init(&m->pio, "pio");
-	bus_init(&m->mmio, "mmio");
 	m->ms = (struct machine_services){
 		.opaque = m,
 		.pio_add = mach_pio_add,
@@ -602,6 +587,27 @@ static int mach_build(struct machine *m)
 		.block_io_error = mach_block_io_error,
 	};
 	mach_pci_services(m);
+}
+
+static int mach_build(struct machine *m)
+{
+	const struct cli_config *cfg = m->cfg;
+	struct vcpu_host host = {
+		.pio = &m->pio, .mmio = &m->mmio, .event = mach_vcpu_event, .opaque = m,
+	};
+	struct boot_config boot = {
+		.kernel_path = cfg->kernel,
+		.initrd_path = cfg->initrd,
+		.cmdline = cfg->cmdline,
+	};
+	struct boot_entry entry;
+	char err[CLI_ERR_MAX];
+	unsigned int i;
+	int ret;
+
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+	mach_services_init(m);
 	m->irq_err_logged = false;
 	__atomic_store_n(&m->panic_events, 0, __ATOMIC_SEQ_CST);
 	m->panicked = false;
@@ -1059,6 +1065,7 @@ int machine_run(struct kvm *kvm, const struct cli_config *cfg)
 		goto out;
 	}
 	/* A disk, chardev or device that cannot be set up is a command-line mistake. */
+	mach_services_init(m);
 	if (mach_devices_open(m)) {
 		ret = MACHINE_EXIT_USAGE;
 		goto out;

@@ -65,7 +65,11 @@ note "chardev-remove while in use: $(cat "$W/r.txt")"
 if [ "$KEEL_VMM" = keel ]; then
 	keelctl "$S" device_add driver=e1000 id=nic0 2>"$W/r.txt" &&
 		fail "device_add of a driver keel cannot hot-plug succeeded"
-	grep -q 'not hot-pluggable' "$W/r.txt" || fail "device_add e1000 said: $(cat "$W/r.txt")"
+	grep -q 'not a valid device model' "$W/r.txt" || fail "device_add e1000 said: $(cat "$W/r.txt")"
+	keelctl "$S" device_add driver=virtio-serial-pci id=vs9 2>"$W/r.txt" &&
+		fail "device_add of a controller that cannot be hot-plugged succeeded"
+	grep -q 'does not support hotplugging' "$W/r.txt" ||
+		fail "device_add virtio-serial-pci said: $(cat "$W/r.txt")"
 fi
 
 wait_line 'L3: serial-(ready|port=none)' 90 ||
