@@ -406,16 +406,16 @@ static void test_error_and_call_eventfds(void **state)
 }
 
 /* virtio-pci: withheld transport features are not offered; call fd follows MSI-X. */
-static int noop_start(void *dev, uint64_t features)
+static int noop_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
 	return 0;
 }
 
-static void noop_stop(void *dev)
+static void noop_stop(struct virtio_dev *vdev)
 {
 }
 
-static const struct virtio_device_ops noop_ops = { .start = noop_start, .stop = noop_stop };
+static const struct virtio_dev_ops noop_ops = { .start = noop_start, .stop = noop_stop };
 
 static uint32_t feature_word(struct virtio_pci *vp, unsigned int sel)
 {
@@ -430,16 +430,17 @@ static uint32_t feature_word(struct virtio_pci *vp, unsigned int sel)
 
 static void test_pci_withhold_and_call_fd(void **state)
 {
-	struct virtio_pci_info info = {
-		.name = "vhost-pci-test", .type = VIRTIO_ID_BLOCK, .class_code = 0x010000,
+	struct virtio_pci_info info = { .class_code = 0x010000 };
+	struct virtio_dev vdev = {
+		.name = "vhost-pci-test", .type = VIRTIO_ID_BLOCK,
 		.features = 1ull << 9, .nr_queues = 2, .queue_size = 128, .config_size = 8,
-		.ops = &noop_ops, .dev = NULL,
+		.ops = &noop_ops,
 		.withhold_features = 1ull << VIRTIO_F_RING_PACKED,
 	};
 	struct virtio_pci *vp;
 	uint64_t f;
 
-	vp = virtio_pci_new(&fm.ms, &info);
+	vp = virtio_pci_new(&fm.ms, &vdev, &info);
 	assert_non_null(vp);
 	f = feature_word(vp, 0) | (uint64_t)feature_word(vp, 1) << 32;
 	assert_true(f & (1ull << VIRTIO_F_VERSION_1));
@@ -450,8 +451,8 @@ static void test_pci_withhold_and_call_fd(void **state)
 	assert_int_equal(virtio_pci_call_fd(vp, 7), -1);
 	virtio_pci_free(vp);
 
-	info.withhold_features = 0;
-	vp = virtio_pci_new(&fm.ms, &info);
+	vdev.withhold_features = 0;
+	vp = virtio_pci_new(&fm.ms, &vdev, &info);
 	assert_non_null(vp);
 	assert_true(feature_word(vp, 1) & (1u << (VIRTIO_F_RING_PACKED - 32)));
 	virtio_pci_free(vp);

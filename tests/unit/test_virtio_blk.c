@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "fake_transport.h"
 #include "block/block.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/virtqueue.h"
@@ -42,6 +43,7 @@ struct ctx {
 	struct fake_machine fm;
 	struct virtq vq[2];
 	struct virtio_blk *blk;
+	struct fake_transport t[2];	/* t[i]: the transport of the i-th device */
 	struct block_dev *bd;
 	char path[256];
 	unsigned int nr_queues;
@@ -83,6 +85,34 @@ static void on_notify(void *opaque, unsigned int idx)
 	c->notify_thread = pthread_self();
 }
 
+/*
+ * Bind blk to c->t[slot] and start it as a transport would at DRIVER_OK:
+ * vqs[0..n), kicks on kick_fds (NULL: none), notifies counted by on_notify.
+ */
+static int core_start(struct ctx *c, unsigned int slot, struct virtio_blk *blk,
+		      uint64_t features, struct virtq *const *vqs, const int *kick_fds,
+		      unsigned int n)
+{
+	struct fake_transport *t = &c->t[slot];
+	unsigned int i;
+
+	if (fake_transport_bind(t, virtio_blk_vdev(blk)))
+		return -EBUSY;
+	t->on_notify = on_notify;
+	t->opaque = c;
+	for (i = 0; i < n && kick_fds; i++)
+		t->kick_fd[i] = kick_fds[i];
+	return fake_transport_start(t, features, vqs, n);
+}
+
+/* Driver reset, as the transport calls it. */
+static void core_stop(struct virtio_blk *blk)
+{
+	struct virtio_dev *vdev = virtio_blk_vdev(blk);
+
+	vdev->ops->stop(vdev);
+}
+
 static void tmp_path(struct ctx *c, const char *tag)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -110,7 +140,7 @@ static void start_dev(struct ctx *c, struct virtio_blk_conf *conf, unsigned int 
 		conf->name = "virtio-blk-test";
 	conf->num_queues = nr_queues;
 	c->nr_queues = nr_queues;
-	c->blk = virtio_blk_core_new(&c->fm.ms, conf);
+	c->blk = virtio_blk_create(&c->fm.ms, conf);
 	assert_non_null(c->blk);
 	for (i = 0; i < nr_queues; i++) {
 		struct virtq_config cfg = {
@@ -125,8 +155,8 @@ static void start_dev(struct ctx *c, struct virtio_blk_conf *conf, unsigned int 
 		assert_int_equal(virtq_start(&c->vq[i], &c->fm.ms, name, &cfg), 0);
 		vqs[i] = &c->vq[i];
 	}
-	assert_int_equal(virtio_blk_core_start(c->blk, virtio_blk_features(c->blk), vqs, NULL,
-					       nr_queues, on_notify, c), 0);
+	assert_int_equal(core_start(c, 0, c->blk, virtio_blk_features(c->blk), vqs, NULL,
+				    nr_queues), 0);
 }
 
 static int setup(void **state)
@@ -146,7 +176,7 @@ static int teardown(void **state)
 	unsigned int i;
 
 	if (c->blk) {
-		virtio_blk_core_stop(c->blk);
+		core_stop(c->blk);
 		virtio_blk_free(c->blk);
 	}
 	for (i = 0; i < 2; i++)
@@ -744,7 +774,7 @@ static void test_stop_drops_parked(void **state)
 		add_chain(c, 0, s, 3);
 	}
 	virtio_blk_kick(c->blk, 0);
-	virtio_blk_core_stop(c->blk);
+	core_stop(c->blk);
 	assert_int_equal(virtio_blk_parked(c->blk), 0);
 	virtio_blk_resume(c->blk);
 	assert_false(take_used(c, 0, &id, &len));
@@ -784,14 +814,14 @@ static void test_iothread(void **state)
 	conf.name = "vdio";
 	/* an unknown I/O thread is refused */
 	conf.iothread = "nope";
-	assert_null(virtio_blk_core_new(&c->fm.ms, &conf));
+	assert_null(virtio_blk_create(&c->fm.ms, &conf));
 	conf.iothread = "io0";
-	c->blk = virtio_blk_core_new(&c->fm.ms, &conf);
+	c->blk = virtio_blk_create(&c->fm.ms, &conf);
 	assert_non_null(c->blk);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 	assert_int_equal(virtq_start(&c->vq[0], &c->fm.ms, "blk/0", &cfg), 0);
-	assert_int_equal(virtio_blk_core_start(c->blk, virtio_blk_features(c->blk), vqs, &efd, 1,
-					       on_notify, c), 0);
+	assert_int_equal(core_start(c, 0, c->blk, virtio_blk_features(c->blk), vqs, &efd, 1),
+			 0);
 	fill(c, w, 4096, 11);
 	for (i = 0; i < 5; i++) {
 		struct seg s[3] = {
@@ -816,7 +846,7 @@ static void test_iothread(void **state)
 	assert_true(__atomic_load_n(&c->notifies[0], __ATOMIC_SEQ_CST) >= 1);
 	assert_true(pthread_equal(c->notify_thread, th));
 	/* stop from another thread quiesces; free waits for the loop */
-	virtio_blk_core_stop(c->blk);
+	core_stop(c->blk);
 	virtio_blk_free(c->blk);
 	c->blk = NULL;
 	loop_stop(loop, 0);
@@ -853,15 +883,15 @@ static void test_iothread_shared(void **state)
 		assert_int_equal(block_open(&bd[i], paths[i], &o), 0);
 		conf.bd = bd[i];
 		conf.name = i ? "vdb" : "vda";
-		blk[i] = virtio_blk_core_new(&c->fm.ms, &conf);
+		blk[i] = virtio_blk_create(&c->fm.ms, &conf);
 		assert_non_null(blk[i]);
 		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		cfg.desc_gpa = DESC_GPA + i * Q_STRIDE;
 		cfg.driver_gpa = AVAIL_GPA + i * Q_STRIDE;
 		cfg.device_gpa = USED_GPA + i * Q_STRIDE;
 		assert_int_equal(virtq_start(&c->vq[i], &c->fm.ms, "blk/s", &cfg), 0);
-		assert_int_equal(virtio_blk_core_start(blk[i], virtio_blk_features(blk[i]), vqs,
-						       &efd[i], 1, on_notify, c), 0);
+		assert_int_equal(core_start(c, i, blk[i], virtio_blk_features(blk[i]), vqs,
+					    &efd[i], 1), 0);
 	}
 	c->path[0] = '\0';
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
