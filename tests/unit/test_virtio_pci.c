@@ -833,6 +833,50 @@ static void test_pci_cfg_window(void **state)
 	assert_int_equal(cfg_rd(cap + 3, 1), 5);
 }
 
+/* The PCI Express hook: called once with the function, a failure fails creation. */
+static int pcie_calls, pcie_ret;
+static struct pci_device *pcie_pdev;
+
+static int pcie_caps(struct pci_device *p, void *opaque)
+{
+	pcie_calls++;
+	pcie_pdev = p;
+	assert_ptr_equal(opaque, &pcie_calls);
+	return pcie_ret;
+}
+
+static void test_pcie_hook_and_class(void **state)
+{
+	struct virtio_pci_info info = {
+		.pcie = true, .pcie_caps = pcie_caps, .pcie_opaque = &pcie_calls,
+	};
+	struct virtio_dev d = tdev;
+	struct virtio_pci *p;
+
+	d.trans_ops = NULL;
+	d.transport = NULL;
+	d.type = VIRTIO_ID_BLOCK;
+	pcie_calls = pcie_ret = 0;
+	p = virtio_pci_new(&fm.ms, &d, &info);
+	assert_non_null(p);
+	assert_int_equal(pcie_calls, 1);
+	assert_ptr_equal(pcie_pdev, virtio_pci_device(p));
+	assert_ptr_equal(virtio_pci_function(&d), virtio_pci_device(p));
+	/* No class given: the one for the device type (mass storage). */
+	assert_int_equal(pci_config_get(&virtio_pci_device(p)->cfg, PCI_REVISION_ID, 4) >> 8,
+			 0x010000);
+	/* Bound already: a second transport is refused. */
+	assert_null(virtio_pci_new(&fm.ms, &d, NULL));
+	virtio_pci_free(p);
+	assert_null(d.trans_ops);
+	assert_null(virtio_pci_function(&d));
+
+	pcie_ret = -ENOSPC;
+	assert_null(virtio_pci_new(&fm.ms, &d, &info));
+	assert_int_equal(pcie_calls, 2);
+	assert_null(d.trans_ops);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -848,6 +892,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_and_isr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_isr_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcie_hook_and_class, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
