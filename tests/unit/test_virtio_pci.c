@@ -865,8 +865,9 @@ static void test_pcie_hook_and_class(void **state)
 	/* No class given: the one for the device type (mass storage). */
 	assert_int_equal(pci_config_get(&virtio_pci_device(p)->cfg, PCI_REVISION_ID, 4) >> 8,
 			 0x010000);
-	/* Bound already: a second transport is refused. */
-	assert_null(virtio_pci_new(&fm.ms, &d, NULL));
+	/* Bound already: a second transport is refused, before any hook runs. */
+	assert_null(virtio_pci_new(&fm.ms, &d, &info));
+	assert_int_equal(pcie_calls, 1);
 	virtio_pci_free(p);
 	assert_null(d.trans_ops);
 	assert_null(virtio_pci_function(&d));

@@ -1,7 +1,8 @@
 /*
  * The virtio-pci transport, modern interface only (VIRTIO 1.2 ch. 4.1): vendor
  * capabilities, common/ISR/device/notify structures in BAR 4, MSI-X in BAR 1,
- * the PCI configuration access capability, feature negotiation and reset.
+ * the PCI configuration access capability, feature negotiation and reset, for
+ * any device of device.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -930,6 +931,10 @@ struct virtio_pci *virtio_pci_new(const struct machine_services *ms, struct virt
 		log_err("%s: bad virtio device description (queues %u, size %u, config %u)",
 			vdev && vdev->name ? vdev->name : "virtio", vdev ? vdev->nr_queues : 0,
 			vdev ? vdev->queue_size : 0, vdev ? vdev->config_size : 0);
+		return NULL;
+	}
+	if (vdev->trans_ops) {
+		log_err("%s: the device is bound to another transport already", vdev->name);
 		return NULL;
 	}
 	vp = calloc(1, sizeof(*vp));
