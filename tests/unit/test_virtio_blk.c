@@ -24,6 +24,7 @@
 #include "fake_transport.h"
 #include "block/block.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
 #include "devices/virtio/virtqueue.h"
 #include "devices/virtio/virtqueue_ring.h"
 #include "lib/log.h"
@@ -932,6 +933,97 @@ static void test_iothread_shared(void **state)
 	}
 }
 
+/* The same device on virtio-mmio: a driver's init, kick and interrupt through registers. */
+#define MMIO_BASE	0xd0000000ull
+#define MMIO_GSI	5
+
+static uint32_t mmio_rd(struct ctx *c, uint64_t off)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(fake_mmio_read(&c->fm, MMIO_BASE + off, &v, 4), 0);
+	return v;
+}
+
+static void mmio_wr(struct ctx *c, uint64_t off, uint32_t v)
+{
+	assert_int_equal(fake_mmio_write(&c->fm, MMIO_BASE + off, &v, 4), 0);
+}
+
+static void test_over_mmio(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_blk_conf conf = { .name = "vdmmio", .num_queues = 1 };
+	uint64_t w = buf_alloc(c, 4096), st, cap;
+	uint8_t back[4096];
+	uint32_t id, len;
+	pthread_t th;
+	int tries, done = 0;
+
+	open_disk(c, "raw", false, BLOCK_AIO_THREADS);
+	conf.bd = c->bd;
+	c->blk = virtio_blk_create(&c->fm.ms, &conf);
+	assert_non_null(c->blk);
+	assert_non_null(virtio_mmio_new(&c->fm.ms, virtio_blk_vdev(c->blk), MMIO_BASE, MMIO_GSI));
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	/* capacity (le64) as Linux reads it: two 32-bit halves */
+	cap = mmio_rd(c, VIRTIO_MMIO_CONFIG) | (uint64_t)mmio_rd(c, VIRTIO_MMIO_CONFIG + 4) << 32;
+	assert_true(cap == SECTORS);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES, (1u << VIRTIO_BLK_F_FLUSH) |
+		(1u << VIRTIO_F_INDIRECT_DESC) | (1u << VIRTIO_F_EVENT_IDX));
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_SIZE);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_READY, 1);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	assert_false(mmio_rd(c, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* The main loop serves the disk on its own thread, as keel's main thread does. */
+	assert_int_equal(pthread_create(&th, NULL, loop_thread, c->fm.ms.loop), 0);
+	fill(c, w, 4096, 31);
+	{
+		struct seg s[3] = {
+			{ put_hdr(c, VIRTIO_BLK_T_OUT, 16), 16, false },
+			{ w, 4096, false },
+			{ st = put_status(c), 1, true },
+		};
+
+		add_chain(c, 0, s, 3);
+	}
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_NOTIFY, 0);	/* the ioeventfd */
+	for (tries = 0; tries < 2000 && !done; tries++) {
+		done = take_used(c, 0, &id, &len);
+		if (!done)
+			usleep(1000);
+	}
+	assert_true(done);
+	assert_int_equal(*(uint8_t *)gpa(c, st), VIRTIO_BLK_S_OK);
+	for (tries = 0; tries < 2000 && !c->fm.irq_level[MMIO_GSI]; tries++)
+		usleep(1000);
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	mmio_wr(c, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(c->fm.irq_level[MMIO_GSI], 0);
+	/* Driver reset from this (vCPU) thread while the loop runs. */
+	mmio_wr(c, VIRTIO_MMIO_STATUS, 0);
+	loop_stop(c->fm.ms.loop, 0);
+	pthread_join(th, NULL);
+	virtio_blk_free(c->blk);	/* frees the transport */
+	c->blk = NULL;
+	assert_int_equal(fake_ioeventfd_count(&c->fm), 0);
+	assert_int_equal(block_pread(c->bd, 16 * 512, back, sizeof(back)), 0);
+	assert_memory_equal(back, gpa(c, w), 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1046,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_drops_parked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iothread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iothread_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_over_mmio, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
