@@ -155,9 +155,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			fake_mmio_write(&fm, BASE + reg, buf, sz);
 			break;
-		case 4:	/* guest RAM: ring contents */
-			memcpy(fm.ram + (((size_t)off << 4 | (r[3] >> 4)) % (RAM_SIZE - 8)), buf, 8);
+		case 4: {	/* guest RAM: ring contents */
+			size_t at = ((size_t)off << 4 | (r[3] >> 4)) % (RAM_SIZE - 8);
+
+			memcpy(fm.ram + at, buf, 8);
 			break;
+		}
 		case 5:
 			fz_serve(&dev, r[3] % (NR_QUEUES + 1));
 			break;
