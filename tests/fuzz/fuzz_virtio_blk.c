@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "fake_transport.h"
 #include "block/block.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/virtqueue.h"
@@ -40,10 +41,6 @@
 #define FUZZ_DISK	(1u << 20)
 
 static struct block_dev *fuzz_bd, *fuzz_bd_ro;
-
-static void fuzz_notify(void *opaque, unsigned int idx)
-{
-}
 
 static struct block_dev *fuzz_open(const char *path, bool ro)
 {
@@ -79,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_blk_conf conf = { .name = "fuzz-blk", .num_queues = 1,
 					.serial = "fuzz-serial" };
 	struct virtio_blk *blk;
+	struct fake_transport ft;
 	struct virtq *vqs[1] = { &vq };
 	unsigned int i, nr;
 	uint64_t features;
@@ -122,12 +120,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.desc_gpa = FUZZ_DESC;
 	cfg.driver_gpa = FUZZ_AVAIL;
 	cfg.device_gpa = FUZZ_USED;
-	blk = virtio_blk_core_new(&fm.ms, &conf);
+	blk = virtio_blk_create(&fm.ms, &conf);
 	if (!blk)
 		abort();
 	features = data[0] & 16 ? 0 : virtio_blk_features(blk);
 	if (virtq_start(&vq, &fm.ms, "fuzz/0", &cfg) == 0 &&
-	    virtio_blk_core_start(blk, features, vqs, NULL, 1, fuzz_notify, NULL) == 0) {
+	    fake_transport_bind(&ft, virtio_blk_vdev(blk)) == 0 &&
+	    fake_transport_start(&ft, features, vqs, 1) == 0) {
 		virtio_blk_kick(blk, 0);
 		virtio_blk_wait(blk);
 		virtio_blk_resume(blk);

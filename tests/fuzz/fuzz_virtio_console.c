@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "fake_machine.h"
+#include "fake_transport.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/virtqueue_ring.h"
 #include "lib/chardev.h"
@@ -38,29 +39,11 @@
 struct fz {
 	struct fake_machine fm;
 	struct virtio_console *con;
+	struct fake_transport t;
 	struct virtq vq[FZ_QUEUES];
 	uint16_t avail[FZ_QUEUES];
 	uint16_t slot[FZ_QUEUES];
 	const uint8_t *p, *end;
-};
-
-static struct virtq *fz_queue(void *opaque, unsigned int idx)
-{
-	struct fz *f = opaque;
-
-	return idx < FZ_QUEUES && f->vq[idx].started ? &f->vq[idx] : NULL;
-}
-
-static void fz_notify(void *opaque, unsigned int idx)
-{
-}
-
-static void fz_broken(void *opaque, const char *why)
-{
-}
-
-static const struct virtio_console_transport fz_transport = {
-	.queue = fz_queue, .notify = fz_notify, .broken = fz_broken,
 };
 
 static void fz_gone(void *opaque, const char *id, struct chardev *cd)
@@ -87,6 +70,7 @@ static uint64_t fz_buf(unsigned int q, unsigned int slot)
 
 static void fz_start(struct fz *f, uint64_t features)
 {
+	struct virtq *vqs[FZ_QUEUES];
 	unsigned int q;
 
 	for (q = 0; q < FZ_QUEUES; q++) {
@@ -98,15 +82,16 @@ static void fz_start(struct fz *f, uint64_t features)
 		memset(f->fm.ram + fz_qbase(q), 0, 0x1000);
 		f->avail[q] = f->slot[q] = 0;
 		virtq_start(&f->vq[q], &f->fm.ms, "fz", &cfg);
+		vqs[q] = f->vq[q].started ? &f->vq[q] : NULL;
 	}
-	virtio_console_ops.start(f->con, features);
+	fake_transport_start(&f->t, features, vqs, FZ_QUEUES);
 }
 
 static void fz_stop(struct fz *f)
 {
 	unsigned int q;
 
-	virtio_console_ops.stop(f->con);
+	fake_transport_stop(&f->t);
 	for (q = 0; q < FZ_QUEUES; q++)
 		virtq_stop(&f->vq[q]);
 }
@@ -167,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.opaque = f;
 	f->con = virtio_console_new(&cfg);
 	null_cd = chardev_open("null", cfg.loop);
-	virtio_console_set_transport(f->con, &fz_transport, f);
+	fake_transport_bind(&f->t, virtio_console_vdev(f->con));
 	f->p = data;
 	f->end = data + size;
 	fz_start(f, 1ull << VIRTIO_CONSOLE_F_MULTIPORT);
@@ -253,14 +238,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 8: {
+			struct virtio_dev *vdev = virtio_console_vdev(f->con);
 			uint8_t cb[8];
 
 			a = fz_byte(f) % 16;
 			b = 1u << (fz_byte(f) % 4);
 			if (a + b <= VIRTIO_CONSOLE_CONFIG_SIZE)
-				virtio_console_ops.config_read(f->con, a, cb, b);
+				vdev->ops->config_read(vdev, a, cb, b);
 			else
-				virtio_console_ops.config_write(f->con, a % 12, cb, 1);
+				vdev->ops->config_write(vdev, a % 12, cb, 1);
 			break;
 		}
 		}

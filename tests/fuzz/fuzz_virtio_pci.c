@@ -21,52 +21,59 @@
 static const unsigned int fuzz_sizes[] = { 1, 2, 4, 8, 3, 1, 2, 4 };
 
 struct fuzz_dev {
+	struct virtio_dev vdev;
 	int running;
 	uint8_t cfg[12];
 };
 
-static void fz_config_read(void *dev, uint32_t off, void *data, unsigned int size)
+static void fz_config_read(struct virtio_dev *vdev, uint32_t off, void *data,
+			   unsigned int size)
 {
-	struct fuzz_dev *d = dev;
+	struct fuzz_dev *d = container_of(vdev, struct fuzz_dev, vdev);
 
 	if (off + size > sizeof(d->cfg))
 		abort();
 	memcpy(data, d->cfg + off, size);
 }
 
-static void fz_config_write(void *dev, uint32_t off, const void *data, unsigned int size)
+static void fz_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
+			    unsigned int size)
 {
-	struct fuzz_dev *d = dev;
+	struct fuzz_dev *d = container_of(vdev, struct fuzz_dev, vdev);
 
 	if (off + size > sizeof(d->cfg))
 		abort();
 	memcpy(d->cfg + off, data, size);
 }
 
-static int fz_start(void *dev, uint64_t features)
+static int fz_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
-	struct fuzz_dev *d = dev;
+	struct fuzz_dev *d = container_of(vdev, struct fuzz_dev, vdev);
+	unsigned int i;
 
 	if (d->running)
 		abort();	/* started twice without a stop */
 	if (!(features & (1ull << VIRTIO_F_VERSION_1)))
 		abort();	/* FEATURES_OK must have required it */
+	for (i = 0; i < NR_QUEUES; i++)
+		if (vqs[i] && !vqs[i]->started)
+			abort();	/* only started queues are handed over */
 	if (d->cfg[0] == 0xee)
 		return -EIO;	/* refused: the transport must not call stop */
 	d->running = 1;
 	return 0;
 }
 
-static void fz_stop(void *dev)
+static void fz_stop(struct virtio_dev *vdev)
 {
-	struct fuzz_dev *d = dev;
+	struct fuzz_dev *d = container_of(vdev, struct fuzz_dev, vdev);
 
 	if (!d->running)
 		abort();	/* a stop without a start */
 	d->running = 0;
 }
 
-static const struct virtio_device_ops fz_ops = {
+static const struct virtio_dev_ops fz_ops = {
 	.config_read = fz_config_read,
 	.config_write = fz_config_write,
 	.start = fz_start,
@@ -89,17 +96,16 @@ static void fz_serve(struct virtio_pci *vp, unsigned int idx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_dev dev = { 0 };
-	struct virtio_pci_info info = {
-		.name = "virtio-fuzz0",
-		.type = VIRTIO_ID_BLOCK,
-		.class_code = 0x010000,
-		.features = 1ull << 6,
-		.nr_queues = NR_QUEUES,
-		.queue_size = 64,
-		.config_size = sizeof(dev.cfg),
-		.ops = &fz_ops,
-		.dev = &dev,
+	struct fuzz_dev dev = {
+		.vdev = {
+			.name = "virtio-fuzz0",
+			.type = VIRTIO_ID_BLOCK,
+			.features = 1ull << 6,
+			.nr_queues = NR_QUEUES,
+			.queue_size = 64,
+			.config_size = sizeof(dev.cfg),
+			.ops = &fz_ops,
+		},
 	};
 	struct fake_machine fm;
 	struct pci_bus bus;
@@ -110,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_threshold = LOG_ERR;
 	fake_machine_init(&fm, RAM_SIZE);
 	pci_bus_init(&bus);
-	vp = virtio_pci_new(&fm.ms, &info);
+	vp = virtio_pci_new(&fm.ms, &dev.vdev, NULL);
 	if (!vp)
 		abort();
 	pdev = virtio_pci_device(vp);

@@ -133,10 +133,20 @@ static void fake_ms_irqfd_del(void *opaque, int route, int efd)
 	fm->routes[route].used = false;
 }
 
-static int fake_ms_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int len,
-			     bool pio, bool assign)
+/* KVM's rule: same address and length collide unless both carry different values. */
+static bool fake_ioeventfd_collides(const struct fake_ioeventfd *e, uint64_t addr,
+				    unsigned int len, bool pio, bool dm, uint64_t data)
 {
-	struct fake_machine *fm = opaque;
+	if (e->addr != addr || e->pio != pio)
+		return false;
+	if (e->len && len && e->len != len)
+		return false;
+	return !e->dm || !dm || e->data == data;
+}
+
+static int fake_ioeventfd_set(struct fake_machine *fm, int efd, uint64_t addr,
+			      unsigned int len, bool pio, bool dm, uint64_t data, bool assign)
+{
 	int i, free_slot = -1;
 
 	fm->ioeventfd_calls++;
@@ -152,9 +162,10 @@ static int fake_ms_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int 
 				free_slot = i;
 			continue;
 		}
-		if (e->addr == addr && e->len == len && e->pio == pio) {
-			if (assign)
-				return -EEXIST;
+		if (assign && fake_ioeventfd_collides(e, addr, len, pio, dm, data))
+			return -EEXIST;
+		if (!assign && e->addr == addr && e->len == len && e->pio == pio &&
+		    e->dm == dm && (!dm || e->data == data)) {
 			if (e->efd != efd)
 				return -ENOENT;
 			e->used = false;
@@ -165,12 +176,23 @@ static int fake_ms_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int 
 		return -ENOENT;
 	if (free_slot < 0)
 		return -ENOSPC;
-	fm->ioeventfds[free_slot].used = true;
-	fm->ioeventfds[free_slot].efd = efd;
-	fm->ioeventfds[free_slot].addr = addr;
-	fm->ioeventfds[free_slot].len = len;
-	fm->ioeventfds[free_slot].pio = pio;
+	fm->ioeventfds[free_slot] = (struct fake_ioeventfd){
+		.used = true, .efd = efd, .addr = addr, .len = len, .pio = pio,
+		.dm = dm, .data = data,
+	};
 	return 0;
+}
+
+static int fake_ms_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int len,
+			     bool pio, bool assign)
+{
+	return fake_ioeventfd_set(opaque, efd, addr, len, pio, false, 0, assign);
+}
+
+static int fake_ms_ioeventfd_dm(void *opaque, int efd, uint64_t addr, unsigned int len,
+				bool pio, uint64_t datamatch, bool assign)
+{
+	return fake_ioeventfd_set(opaque, efd, addr, len, pio, true, datamatch, assign);
 }
 
 static struct loop *fake_ms_iothread(void *opaque, const char *id)
@@ -257,6 +279,22 @@ int fake_ioeventfd_find(const struct fake_machine *fm, uint64_t addr, unsigned i
 	return -1;
 }
 
+int fake_ioeventfd_match(const struct fake_machine *fm, uint64_t addr, unsigned int len,
+			 bool pio, uint64_t value)
+{
+	uint64_t mask = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+	int i;
+
+	for (i = 0; i < FAKE_MAX_IOEVENTFDS; i++) {
+		const struct fake_ioeventfd *e = &fm->ioeventfds[i];
+
+		if (e->used && e->pio == pio && e->addr == addr && (!e->len || e->len == len) &&
+		    (!e->dm || e->data == (value & mask)))
+			return e->efd;
+	}
+	return -1;
+}
+
 void fake_msi_clear(struct fake_machine *fm)
 {
 	fm->nr_msi = 0;
@@ -276,6 +314,7 @@ void fake_machine_init(struct fake_machine *fm, uint64_t ram_size)
 	fm->ms.irqfd_update = fake_ms_irqfd_update;
 	fm->ms.irqfd_del = fake_ms_irqfd_del;
 	fm->ms.ioeventfd = fake_ms_ioeventfd;
+	fm->ms.ioeventfd_dm = fake_ms_ioeventfd_dm;
 	fm->ms.iothread = fake_ms_iothread;
 	fm->ms.loop = loop_new();
 	fm->ram_size = ram_size;
@@ -315,7 +354,11 @@ static int fake_access(struct fake_machine *fm, bool mmio, uint64_t addr, void *
 	struct fake_region *r;
 
 	if (write) {
-		int efd = fake_ioeventfd_find(fm, addr, size, !mmio);
+		uint64_t value = 0;
+		int efd;
+
+		memcpy(&value, data, size < 8 ? size : 8);
+		efd = fake_ioeventfd_match(fm, addr, size, !mmio, value);
 
 		if (efd >= 0) {
 			fake_signal(efd);

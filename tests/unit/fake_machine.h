@@ -42,6 +42,8 @@ struct fake_ioeventfd {
 	uint64_t addr;
 	unsigned int len;		/* 0: any length */
 	bool pio;
+	bool dm;			/* ioeventfd_dm: only a write of data signals */
+	uint64_t data;
 };
 
 struct fake_machine {
@@ -107,13 +109,18 @@ int fake_irqfd_deliver(struct fake_machine *fm);
 /* The efd registered for a write of len at addr (pio or MMIO), or -1. */
 int fake_ioeventfd_find(const struct fake_machine *fm, uint64_t addr, unsigned int len,
 			bool pio);
+/* The efd a write of value (len bytes at addr) would signal, or -1. */
+int fake_ioeventfd_match(const struct fake_machine *fm, uint64_t addr, unsigned int len,
+			 bool pio, uint64_t value);
 
 /* Forget the recorded MSIs (not the routes). */
 void fake_msi_clear(struct fake_machine *fm);
 
 /*
  * Note: as with KVM, a fake_pio_write / fake_mmio_write that matches a live
- * ioeventfd signals its eventfd instead of reaching the region's handler.
+ * ioeventfd (with its value, for ioeventfd_dm) signals its eventfd instead of
+ * reaching the region's handler. Set ms.ioeventfd_dm to NULL to play a VMM
+ * without it.
  */
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "block/block.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/vhost.h"
 #include "fake_machine.h"
@@ -406,16 +407,16 @@ static void test_error_and_call_eventfds(void **state)
 }
 
 /* virtio-pci: withheld transport features are not offered; call fd follows MSI-X. */
-static int noop_start(void *dev, uint64_t features)
+static int noop_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
 	return 0;
 }
 
-static void noop_stop(void *dev)
+static void noop_stop(struct virtio_dev *vdev)
 {
 }
 
-static const struct virtio_device_ops noop_ops = { .start = noop_start, .stop = noop_stop };
+static const struct virtio_dev_ops noop_ops = { .start = noop_start, .stop = noop_stop };
 
 static uint32_t feature_word(struct virtio_pci *vp, unsigned int sel)
 {
@@ -430,16 +431,17 @@ static uint32_t feature_word(struct virtio_pci *vp, unsigned int sel)
 
 static void test_pci_withhold_and_call_fd(void **state)
 {
-	struct virtio_pci_info info = {
-		.name = "vhost-pci-test", .type = VIRTIO_ID_BLOCK, .class_code = 0x010000,
+	struct virtio_pci_info info = { .class_code = 0x010000 };
+	struct virtio_dev vdev = {
+		.name = "vhost-pci-test", .type = VIRTIO_ID_BLOCK,
 		.features = 1ull << 9, .nr_queues = 2, .queue_size = 128, .config_size = 8,
-		.ops = &noop_ops, .dev = NULL,
+		.ops = &noop_ops,
 		.withhold_features = 1ull << VIRTIO_F_RING_PACKED,
 	};
 	struct virtio_pci *vp;
 	uint64_t f;
 
-	vp = virtio_pci_new(&fm.ms, &info);
+	vp = virtio_pci_new(&fm.ms, &vdev, &info);
 	assert_non_null(vp);
 	f = feature_word(vp, 0) | (uint64_t)feature_word(vp, 1) << 32;
 	assert_true(f & (1ull << VIRTIO_F_VERSION_1));
@@ -450,8 +452,8 @@ static void test_pci_withhold_and_call_fd(void **state)
 	assert_int_equal(virtio_pci_call_fd(vp, 7), -1);
 	virtio_pci_free(vp);
 
-	info.withhold_features = 0;
-	vp = virtio_pci_new(&fm.ms, &info);
+	vdev.withhold_features = 0;
+	vp = virtio_pci_new(&fm.ms, &vdev, &info);
 	assert_non_null(vp);
 	assert_true(feature_word(vp, 1) & (1u << (VIRTIO_F_RING_PACKED - 32)));
 	virtio_pci_free(vp);
@@ -510,9 +512,11 @@ static void test_blk_over_vhost(void **state)
 	assert_int_equal(disk_open(&dc, &bd), 0);
 	conf.bd = bd;
 	dev_features &= ~(1ull << VIRTIO_F_EVENT_IDX);	/* a module without EVENT_IDX */
-	blk = virtio_blk_new(&fm.ms, &conf);
+	blk = virtio_blk_create(&fm.ms, &conf);
+	if (blk)
+		assert_non_null(virtio_pci_new(&fm.ms, virtio_blk_vdev(blk), NULL));
 	assert_non_null(blk);
-	blk_pdev = virtio_blk_pci_device(blk);
+	blk_pdev = virtio_pci_function(virtio_blk_vdev(blk));
 
 	/* No packed ring, no EVENT_IDX the module lacks; the rest as usual. */
 	blk_wr(CF_DFSELECT, 4, 0);
@@ -571,6 +575,116 @@ static void test_blk_over_vhost(void **state)
 	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
 
 	virtio_blk_free(blk);
+	block_close(bd);
+	unlink(path);
+}
+
+/* The same device on virtio-mmio: no call fd there, so vhost's own one interrupts. */
+#define MMIO_BASE	0xd0000000ull
+#define MMIO_GSI	5
+
+static uint32_t mmio_rd(uint64_t off)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(fake_mmio_read(&fm, MMIO_BASE + off, &v, 4), 0);
+	return v;
+}
+
+static void mmio_wr(uint64_t off, uint32_t v)
+{
+	assert_int_equal(fake_mmio_write(&fm, MMIO_BASE + off, &v, 4), 0);
+}
+
+static void stop_main_loop(void *opaque)
+{
+	loop_stop(fm.ms.loop, 0);
+}
+
+static void test_blk_over_vhost_mmio(void **state)
+{
+	char path[] = "/tmp/test_vhost_mmio.XXXXXX", err[256], spec[128];
+	struct disk_conf dc;
+	struct block_dev *bd;
+	struct virtio_blk_conf conf = {
+		.name = "virtio-blk1", .num_queues = 1, .serial = "mm-serial",
+		.vhost = true, .vhost_fd = 98, .vhost_backend_fd = 76,
+		.vhost_ioctl = fake_ioctl,
+	};
+	struct virtio_blk *blk;
+	struct virtio_mmio *vm;
+	struct loop_timer *t;
+	uint64_t one = 1, f;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "path=%s,format=raw,aio=threads", path);
+	assert_int_equal(disk_parse(spec, &dc, err, sizeof(err)), 0);
+	assert_int_equal(disk_open(&dc, &bd), 0);
+	conf.bd = bd;
+	blk = virtio_blk_create(&fm.ms, &conf);
+	assert_non_null(blk);
+	vm = virtio_mmio_new(&fm.ms, virtio_blk_vdev(blk), MMIO_BASE, MMIO_GSI);
+	assert_non_null(vm);
+	assert_int_equal(mmio_rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	/* capacity in 512-byte sectors, from the device configuration at 0x100 */
+	assert_int_equal(mmio_rd(VIRTIO_MMIO_CONFIG), 2048);
+
+	mmio_wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	f = (uint64_t)mmio_rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	assert_false(f & (1ull << VIRTIO_F_RING_PACKED));
+	assert_true(f & (1ull << VIRTIO_F_VERSION_1));
+	mmio_wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	mmio_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	mmio_wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_BLK_F_FLUSH);
+	mmio_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	mmio_wr(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	mmio_wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK);
+	mmio_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	mmio_wr(VIRTIO_MMIO_QUEUE_NUM, 64);
+	mmio_wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x10000);
+	mmio_wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, 0x20000);
+	mmio_wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, 0x30000);
+	mmio_wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	nr_calls = 0;
+	mmio_wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	assert_false(mmio_rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* The kick is the transport's eventfd; the call fd is vhost's own. */
+	assert_int_equal(find(VHOST_SET_VRING_NUM, 0, 0)->u64, 64);
+	assert_int_equal(find(VHOST_SET_VRING_KICK, 0, 0)->fd, virtio_mmio_kick_fd(vm, 0));
+	assert_true(find(VHOST_SET_VRING_CALL, 0, 0)->fd >= 0);
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_BLK_SET_BACKEND);
+	assert_int_equal(calls[nr_calls - 1].be.fd, 76);
+
+	/* The kernel signals completions: InterruptStatus bit 0, the line goes up. */
+	assert_int_equal(fm.irq_level[MMIO_GSI], 0);
+	assert_int_equal(write(find(VHOST_SET_VRING_CALL, 0, 0)->fd, &one, 8), 8);
+	t = loop_timer_new(fm.ms.loop, stop_main_loop, NULL);
+	assert_non_null(t);
+	assert_int_equal(loop_timer_arm(t, 20000000ull, 0), 0);
+	loop_run(fm.ms.loop);
+	loop_timer_free(t);
+	assert_int_equal(mmio_rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(fm.irq_level[MMIO_GSI], 1);
+	mmio_wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(fm.irq_level[MMIO_GSI], 0);
+
+	/* Driver reset: backend detached first, then the rings. */
+	nr_calls = 0;
+	mmio_wr(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(calls[0].req, VHOST_BLK_SET_BACKEND);
+	assert_int_equal(calls[0].be.fd, -1);
+	assert_int_equal(calls[nr_calls - 1].req, VHOST_RESET_OWNER);
+
+	/* The device frees its transport. */
+	virtio_blk_free(blk);
+	assert_int_equal(fake_ioeventfd_count(&fm), 0);
 	block_close(bd);
 	unlink(path);
 }
@@ -734,6 +848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_and_call_eventfds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_withhold_and_call_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_over_vhost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_over_vhost_mmio, setup, teardown),
 		cmocka_unit_test(test_qmp_query_vhost),
 		cmocka_unit_test(test_disk_accel_parse),
 		cmocka_unit_test(test_disk_accel_choice),

@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "fake_transport.h"
 #include "block/block.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
 #include "devices/virtio/virtqueue.h"
 #include "devices/virtio/virtqueue_ring.h"
 #include "lib/log.h"
@@ -42,6 +44,7 @@ struct ctx {
 	struct fake_machine fm;
 	struct virtq vq[2];
 	struct virtio_blk *blk;
+	struct fake_transport t[2];	/* t[i]: the transport of the i-th device */
 	struct block_dev *bd;
 	char path[256];
 	unsigned int nr_queues;
@@ -83,6 +86,34 @@ static void on_notify(void *opaque, unsigned int idx)
 	c->notify_thread = pthread_self();
 }
 
+/*
+ * Bind blk to c->t[slot] and start it as a transport would at DRIVER_OK:
+ * vqs[0..n), kicks on kick_fds (NULL: none), notifies counted by on_notify.
+ */
+static int core_start(struct ctx *c, unsigned int slot, struct virtio_blk *blk,
+		      uint64_t features, struct virtq *const *vqs, const int *kick_fds,
+		      unsigned int n)
+{
+	struct fake_transport *t = &c->t[slot];
+	unsigned int i;
+
+	if (fake_transport_bind(t, virtio_blk_vdev(blk)))
+		return -EBUSY;
+	t->on_notify = on_notify;
+	t->opaque = c;
+	for (i = 0; i < n && kick_fds; i++)
+		t->kick_fd[i] = kick_fds[i];
+	return fake_transport_start(t, features, vqs, n);
+}
+
+/* Driver reset, as the transport calls it. */
+static void core_stop(struct virtio_blk *blk)
+{
+	struct virtio_dev *vdev = virtio_blk_vdev(blk);
+
+	vdev->ops->stop(vdev);
+}
+
 static void tmp_path(struct ctx *c, const char *tag)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -110,7 +141,7 @@ static void start_dev(struct ctx *c, struct virtio_blk_conf *conf, unsigned int 
 		conf->name = "virtio-blk-test";
 	conf->num_queues = nr_queues;
 	c->nr_queues = nr_queues;
-	c->blk = virtio_blk_core_new(&c->fm.ms, conf);
+	c->blk = virtio_blk_create(&c->fm.ms, conf);
 	assert_non_null(c->blk);
 	for (i = 0; i < nr_queues; i++) {
 		struct virtq_config cfg = {
@@ -125,8 +156,8 @@ static void start_dev(struct ctx *c, struct virtio_blk_conf *conf, unsigned int 
 		assert_int_equal(virtq_start(&c->vq[i], &c->fm.ms, name, &cfg), 0);
 		vqs[i] = &c->vq[i];
 	}
-	assert_int_equal(virtio_blk_core_start(c->blk, virtio_blk_features(c->blk), vqs, NULL,
-					       nr_queues, on_notify, c), 0);
+	assert_int_equal(core_start(c, 0, c->blk, virtio_blk_features(c->blk), vqs, NULL,
+				    nr_queues), 0);
 }
 
 static int setup(void **state)
@@ -146,7 +177,7 @@ static int teardown(void **state)
 	unsigned int i;
 
 	if (c->blk) {
-		virtio_blk_core_stop(c->blk);
+		core_stop(c->blk);
 		virtio_blk_free(c->blk);
 	}
 	for (i = 0; i < 2; i++)
@@ -744,7 +775,7 @@ static void test_stop_drops_parked(void **state)
 		add_chain(c, 0, s, 3);
 	}
 	virtio_blk_kick(c->blk, 0);
-	virtio_blk_core_stop(c->blk);
+	core_stop(c->blk);
 	assert_int_equal(virtio_blk_parked(c->blk), 0);
 	virtio_blk_resume(c->blk);
 	assert_false(take_used(c, 0, &id, &len));
@@ -784,14 +815,14 @@ static void test_iothread(void **state)
 	conf.name = "vdio";
 	/* an unknown I/O thread is refused */
 	conf.iothread = "nope";
-	assert_null(virtio_blk_core_new(&c->fm.ms, &conf));
+	assert_null(virtio_blk_create(&c->fm.ms, &conf));
 	conf.iothread = "io0";
-	c->blk = virtio_blk_core_new(&c->fm.ms, &conf);
+	c->blk = virtio_blk_create(&c->fm.ms, &conf);
 	assert_non_null(c->blk);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 	assert_int_equal(virtq_start(&c->vq[0], &c->fm.ms, "blk/0", &cfg), 0);
-	assert_int_equal(virtio_blk_core_start(c->blk, virtio_blk_features(c->blk), vqs, &efd, 1,
-					       on_notify, c), 0);
+	assert_int_equal(core_start(c, 0, c->blk, virtio_blk_features(c->blk), vqs, &efd, 1),
+			 0);
 	fill(c, w, 4096, 11);
 	for (i = 0; i < 5; i++) {
 		struct seg s[3] = {
@@ -816,7 +847,7 @@ static void test_iothread(void **state)
 	assert_true(__atomic_load_n(&c->notifies[0], __ATOMIC_SEQ_CST) >= 1);
 	assert_true(pthread_equal(c->notify_thread, th));
 	/* stop from another thread quiesces; free waits for the loop */
-	virtio_blk_core_stop(c->blk);
+	core_stop(c->blk);
 	virtio_blk_free(c->blk);
 	c->blk = NULL;
 	loop_stop(loop, 0);
@@ -853,15 +884,15 @@ static void test_iothread_shared(void **state)
 		assert_int_equal(block_open(&bd[i], paths[i], &o), 0);
 		conf.bd = bd[i];
 		conf.name = i ? "vdb" : "vda";
-		blk[i] = virtio_blk_core_new(&c->fm.ms, &conf);
+		blk[i] = virtio_blk_create(&c->fm.ms, &conf);
 		assert_non_null(blk[i]);
 		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		cfg.desc_gpa = DESC_GPA + i * Q_STRIDE;
 		cfg.driver_gpa = AVAIL_GPA + i * Q_STRIDE;
 		cfg.device_gpa = USED_GPA + i * Q_STRIDE;
 		assert_int_equal(virtq_start(&c->vq[i], &c->fm.ms, "blk/s", &cfg), 0);
-		assert_int_equal(virtio_blk_core_start(blk[i], virtio_blk_features(blk[i]), vqs,
-						       &efd[i], 1, on_notify, c), 0);
+		assert_int_equal(core_start(c, i, blk[i], virtio_blk_features(blk[i]), vqs,
+					    &efd[i], 1), 0);
 	}
 	c->path[0] = '\0';
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
@@ -902,6 +933,97 @@ static void test_iothread_shared(void **state)
 	}
 }
 
+/* The same device on virtio-mmio: a driver's init, kick and interrupt through registers. */
+#define MMIO_BASE	0xd0000000ull
+#define MMIO_GSI	5
+
+static uint32_t mmio_rd(struct ctx *c, uint64_t off)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(fake_mmio_read(&c->fm, MMIO_BASE + off, &v, 4), 0);
+	return v;
+}
+
+static void mmio_wr(struct ctx *c, uint64_t off, uint32_t v)
+{
+	assert_int_equal(fake_mmio_write(&c->fm, MMIO_BASE + off, &v, 4), 0);
+}
+
+static void test_over_mmio(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_blk_conf conf = { .name = "vdmmio", .num_queues = 1 };
+	uint64_t w = buf_alloc(c, 4096), st, cap;
+	uint8_t back[4096];
+	uint32_t id, len;
+	pthread_t th;
+	int tries, done = 0;
+
+	open_disk(c, "raw", false, BLOCK_AIO_THREADS);
+	conf.bd = c->bd;
+	c->blk = virtio_blk_create(&c->fm.ms, &conf);
+	assert_non_null(c->blk);
+	assert_non_null(virtio_mmio_new(&c->fm.ms, virtio_blk_vdev(c->blk), MMIO_BASE, MMIO_GSI));
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	/* capacity (le64) as Linux reads it: two 32-bit halves */
+	cap = mmio_rd(c, VIRTIO_MMIO_CONFIG) | (uint64_t)mmio_rd(c, VIRTIO_MMIO_CONFIG + 4) << 32;
+	assert_true(cap == SECTORS);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES, (1u << VIRTIO_BLK_F_FLUSH) |
+		(1u << VIRTIO_F_INDIRECT_DESC) | (1u << VIRTIO_F_EVENT_IDX));
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	mmio_wr(c, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_SIZE);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_READY, 1);
+	mmio_wr(c, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	assert_false(mmio_rd(c, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* The main loop serves the disk on its own thread, as keel's main thread does. */
+	assert_int_equal(pthread_create(&th, NULL, loop_thread, c->fm.ms.loop), 0);
+	fill(c, w, 4096, 31);
+	{
+		struct seg s[3] = {
+			{ put_hdr(c, VIRTIO_BLK_T_OUT, 16), 16, false },
+			{ w, 4096, false },
+			{ st = put_status(c), 1, true },
+		};
+
+		add_chain(c, 0, s, 3);
+	}
+	mmio_wr(c, VIRTIO_MMIO_QUEUE_NOTIFY, 0);	/* the ioeventfd */
+	for (tries = 0; tries < 2000 && !done; tries++) {
+		done = take_used(c, 0, &id, &len);
+		if (!done)
+			usleep(1000);
+	}
+	assert_true(done);
+	assert_int_equal(*(uint8_t *)gpa(c, st), VIRTIO_BLK_S_OK);
+	for (tries = 0; tries < 2000 && !c->fm.irq_level[MMIO_GSI]; tries++)
+		usleep(1000);
+	assert_int_equal(mmio_rd(c, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	mmio_wr(c, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(c->fm.irq_level[MMIO_GSI], 0);
+	/* Driver reset from this (vCPU) thread while the loop runs. */
+	mmio_wr(c, VIRTIO_MMIO_STATUS, 0);
+	loop_stop(c->fm.ms.loop, 0);
+	pthread_join(th, NULL);
+	virtio_blk_free(c->blk);	/* frees the transport */
+	c->blk = NULL;
+	assert_int_equal(fake_ioeventfd_count(&c->fm), 0);
+	assert_int_equal(block_pread(c->bd, 16 * 512, back, sizeof(back)), 0);
+	assert_memory_equal(back, gpa(c, w), 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +1046,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_drops_parked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iothread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iothread_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_over_mmio, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

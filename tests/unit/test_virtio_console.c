@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "fake_transport.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/virtqueue_ring.h"
 #include "lib/chardev.h"
@@ -43,6 +44,7 @@ struct ctx {
 	struct loop *loop;
 	pthread_t thread;
 	struct virtio_console *con;
+	struct fake_transport t;
 	struct virtq vq[NR_QUEUES];
 	struct dq dq[NR_QUEUES];
 	int notifies[NR_QUEUES];
@@ -165,18 +167,6 @@ static void settle(struct ctx *c)
 
 /* ---- test transport ---- */
 
-static struct virtq *t_queue(void *opaque, unsigned int idx)
-{
-	struct ctx *c = opaque;
-
-	return idx < NR_QUEUES && c->vq[idx].started ? &c->vq[idx] : NULL;
-}
-
-static int t_kick_fd(void *opaque, unsigned int idx)
-{
-	return -1;
-}
-
 static void t_notify(void *opaque, unsigned int idx)
 {
 	struct ctx *c = opaque;
@@ -192,9 +182,20 @@ static void t_broken(void *opaque, const char *why)
 	c->broken++;
 }
 
-static const struct virtio_console_transport test_transport = {
-	.queue = t_queue, .kick_fd = t_kick_fd, .notify = t_notify, .broken = t_broken,
-};
+/* The device's configuration space, as the transport reads it for the driver. */
+static void cfg_read(struct ctx *c, uint32_t off, void *data, unsigned int size)
+{
+	struct virtio_dev *vdev = virtio_console_vdev(c->con);
+
+	vdev->ops->config_read(vdev, off, data, size);
+}
+
+static void cfg_write(struct ctx *c, uint32_t off, const void *data, unsigned int size)
+{
+	struct virtio_dev *vdev = virtio_console_vdev(c->con);
+
+	vdev->ops->config_write(vdev, off, data, size);
+}
 
 static void port_gone(void *opaque, const char *id, struct chardev *cd)
 {
@@ -238,7 +239,10 @@ static int setup(void **state)
 	cfg.opaque = c;
 	c->con = virtio_console_new(&cfg);
 	assert_non_null(c->con);
-	virtio_console_set_transport(c->con, &test_transport, c);
+	assert_int_equal(fake_transport_bind(&c->t, virtio_console_vdev(c->con)), 0);
+	c->t.on_notify = t_notify;
+	c->t.on_broken = t_broken;
+	c->t.opaque = c;
 	assert_int_equal(pthread_create(&c->thread, NULL, loop_main, c->loop), 0);
 	*state = c;
 	return 0;
@@ -249,7 +253,7 @@ static int teardown(void **state)
 	struct ctx *c = *state;
 	unsigned int i;
 
-	virtio_console_ops.stop(c->con);
+	fake_transport_stop(&c->t);
 	settle(c);
 	loop_stop(c->loop, 0);
 	pthread_join(c->thread, NULL);
@@ -304,6 +308,7 @@ static uint32_t get32(struct ctx *c, uint64_t a)
 /* Enable every queue and set DRIVER_OK with the given features. */
 static void driver_start(struct ctx *c, uint64_t features)
 {
+	struct virtq *vqs[NR_QUEUES];
 	unsigned int q;
 
 	for (q = 0; q < NR_QUEUES; q++) {
@@ -317,8 +322,9 @@ static void driver_start(struct ctx *c, uint64_t features)
 		memset(&c->dq[q], 0, sizeof(c->dq[q]));
 		memset(gpa(c, q_base(q)), 0, 0x4000);
 		assert_int_equal(virtq_start(&c->vq[q], &c->fm.ms, name, &cfg), 0);
+		vqs[q] = &c->vq[q];
 	}
-	assert_int_equal(virtio_console_ops.start(c->con, features), 0);
+	assert_int_equal(fake_transport_start(&c->t, features, vqs, NR_QUEUES), 0);
 }
 
 /* Make one buffer available: device-writable (in) of len, or readable with data. */
@@ -458,16 +464,16 @@ static void test_config_space(void **state)
 	uint8_t b[16];
 	uint32_t v;
 
-	virtio_console_ops.config_read(c->con, 4, &v, 4);
+	cfg_read(c, 4, &v, 4);
 	assert_int_equal(le32toh(v), MAX_PORTS);
-	virtio_console_ops.config_read(c->con, 0, &v, 4);
+	cfg_read(c, 0, &v, 4);
 	assert_int_equal(v, 0);			/* cols, rows */
-	virtio_console_ops.config_read(c->con, 8, &v, 4);
+	cfg_read(c, 8, &v, 4);
 	assert_int_equal(v, 0);			/* emerg_wr */
 	memset(b, 0xaa, sizeof(b));
-	virtio_console_ops.config_read(c->con, 10, b, 4);	/* runs past the end */
+	cfg_read(c, 10, b, 4);	/* runs past the end */
 	assert_int_equal(b[0] | b[1] | b[2] | b[3], 0);
-	virtio_console_ops.config_write(c->con, 8, "x", 1);	/* ignored, no crash */
+	cfg_write(c, 8, "x", 1);	/* ignored, no crash */
 }
 
 static void test_port_parse(void **state)
@@ -625,7 +631,7 @@ static void test_removal_finished_by_reset(void **state)
 	assert_int_equal(del_port(c, "s1"), 0);				/* no buffer */
 	settle(c);
 	assert_int_equal(nr_gone(c), 0);
-	virtio_console_ops.stop(c->con);	/* as on a vCPU thread */
+	fake_transport_stop(&c->t);	/* as on a vCPU thread */
 	settle(c);
 	assert_int_equal(nr_gone(c), 1);
 	assert_false(virtio_console_has_port(c->con, "s1"));
@@ -657,7 +663,7 @@ static void test_ports_survive_reset(void **state)
 	driver_ready(c);
 	expect_ctrl(c, 1, VIRTIO_CONSOLE_DEVICE_ADD, 1);
 	guest_port_up(c, 1, "n1", true);
-	virtio_console_ops.stop(c->con);
+	fake_transport_stop(&c->t);
 	for (q = 0; q < NR_QUEUES; q++)
 		virtq_stop(&c->vq[q]);
 	settle(c);

@@ -59,37 +59,45 @@
 static struct fake_machine fm;
 static struct pci_bus bus;
 static struct virtio_pci *vp;
+static struct virtio_dev tdev;
 static struct pci_device *pdev;
 
 static int starts, stops, start_ret;
 static uint64_t started_features;
 static uint8_t devcfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
-static void dev_config_read(void *dev, uint32_t off, void *data, unsigned int size)
+static void dev_config_read(struct virtio_dev *vdev, uint32_t off, void *data,
+			    unsigned int size)
 {
 	assert_true(off + size <= sizeof(devcfg));
 	memcpy(data, devcfg + off, size);
 }
 
-static void dev_config_write(void *dev, uint32_t off, const void *data, unsigned int size)
+static void dev_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
+			     unsigned int size)
 {
 	assert_true(off + size <= sizeof(devcfg));
 	memcpy(devcfg + off, data, size);
 }
 
-static int dev_start(void *dev, uint64_t features)
+static int dev_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
+	unsigned int i;
+
+	/* The queues handed over are the ones the transport reports. */
+	for (i = 0; i < NR_QUEUES; i++)
+		assert_ptr_equal(vqs[i], virtio_dev_queue(vdev, i));
 	starts++;
 	started_features = features;
 	return start_ret;
 }
 
-static void dev_stop(void *dev)
+static void dev_stop(struct virtio_dev *vdev)
 {
 	stops++;
 }
 
-static const struct virtio_device_ops dev_ops = {
+static const struct virtio_dev_ops dev_ops = {
 	.config_read = dev_config_read,
 	.config_write = dev_config_write,
 	.start = dev_start,
@@ -98,10 +106,11 @@ static const struct virtio_device_ops dev_ops = {
 
 static int setup(void **state)
 {
-	struct virtio_pci_info info = {
+	struct virtio_pci_info info = { .class_code = 0xff0000 };
+
+	tdev = (struct virtio_dev){
 		.name = "virtio-test0",
 		.type = VIRTIO_ID_RNG,
-		.class_code = 0xff0000,
 		.features = DEV_FEATURE,
 		.nr_queues = NR_QUEUES,
 		.queue_size = QSIZE,
@@ -113,7 +122,7 @@ static int setup(void **state)
 	pci_bus_init(&bus);
 	starts = stops = start_ret = 0;
 	started_features = 0;
-	vp = virtio_pci_new(&fm.ms, &info);
+	vp = virtio_pci_new(&fm.ms, &tdev, &info);
 	assert_non_null(vp);
 	pdev = virtio_pci_device(vp);
 	/* What the host bridge does at registration. */
@@ -127,6 +136,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	virtio_pci_free(vp);
+	assert_null(tdev.trans_ops);
 	fake_machine_fini(&fm);
 	return 0;
 }
@@ -823,6 +833,51 @@ static void test_pci_cfg_window(void **state)
 	assert_int_equal(cfg_rd(cap + 3, 1), 5);
 }
 
+/* The PCI Express hook: called once with the function, a failure fails creation. */
+static int pcie_calls, pcie_ret;
+static struct pci_device *pcie_pdev;
+
+static int pcie_caps(struct pci_device *p, void *opaque)
+{
+	pcie_calls++;
+	pcie_pdev = p;
+	assert_ptr_equal(opaque, &pcie_calls);
+	return pcie_ret;
+}
+
+static void test_pcie_hook_and_class(void **state)
+{
+	struct virtio_pci_info info = {
+		.pcie = true, .pcie_caps = pcie_caps, .pcie_opaque = &pcie_calls,
+	};
+	struct virtio_dev d = tdev;
+	struct virtio_pci *p;
+
+	d.trans_ops = NULL;
+	d.transport = NULL;
+	d.type = VIRTIO_ID_BLOCK;
+	pcie_calls = pcie_ret = 0;
+	p = virtio_pci_new(&fm.ms, &d, &info);
+	assert_non_null(p);
+	assert_int_equal(pcie_calls, 1);
+	assert_ptr_equal(pcie_pdev, virtio_pci_device(p));
+	assert_ptr_equal(virtio_pci_function(&d), virtio_pci_device(p));
+	/* No class given: the one for the device type (mass storage). */
+	assert_int_equal(pci_config_get(&virtio_pci_device(p)->cfg, PCI_REVISION_ID, 4) >> 8,
+			 0x010000);
+	/* Bound already: a second transport is refused, before any hook runs. */
+	assert_null(virtio_pci_new(&fm.ms, &d, &info));
+	assert_int_equal(pcie_calls, 1);
+	virtio_pci_free(p);
+	assert_null(d.trans_ops);
+	assert_null(virtio_pci_function(&d));
+
+	pcie_ret = -ENOSPC;
+	assert_null(virtio_pci_new(&fm.ms, &d, &info));
+	assert_int_equal(pcie_calls, 2);
+	assert_null(d.trans_ops);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +893,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_and_isr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_isr_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcie_hook_and_class, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,10 +191,12 @@ static int rng_setup(const char *arg)
 	fake_machine_init(&fm, RAM_SIZE);
 	avail_idx = 0;
 	assert_int_equal(virtio_rng_parse(arg, &c, err, sizeof(err)), 0);
-	rng = virtio_rng_new(&fm.ms, "virtio-rng0", &c);
+	rng = virtio_rng_create(&fm.ms, "virtio-rng0", &c);
+	if (rng)
+		assert_non_null(virtio_pci_new(&fm.ms, virtio_rng_vdev(rng), NULL));
 	if (!rng)
 		return -1;
-	pdev = virtio_rng_pci(rng);
+	pdev = virtio_pci_function(virtio_rng_vdev(rng));
 	return 0;
 }
 
@@ -371,10 +373,10 @@ static void test_bad_sources(void **state)
 			 0);
 	assert_int_equal(virtio_rng_check_source(&c), -ENOENT);
 	fake_machine_init(&fm, RAM_SIZE);
-	assert_null(virtio_rng_new(&fm.ms, "virtio-rng0", &c));
+	assert_null(virtio_rng_create(&fm.ms, "virtio-rng0", &c));
 	assert_int_equal(virtio_rng_parse("source=/tmp", &c, err, sizeof(err)), 0);
 	assert_int_equal(virtio_rng_check_source(&c), -EINVAL);
-	assert_null(virtio_rng_new(&fm.ms, "virtio-rng0", &c));
+	assert_null(virtio_rng_create(&fm.ms, "virtio-rng0", &c));
 	assert_int_equal(virtio_rng_parse("source=getrandom", &c, err, sizeof(err)), 0);
 	assert_int_equal(virtio_rng_check_source(&c), 0);
 	assert_int_equal(virtio_rng_parse("source=/dev/urandom", &c, err, sizeof(err)), 0);

@@ -169,6 +169,18 @@ struct machine_services {
 	 */
 	void (*block_io_error)(void *opaque, const char *node, const char *device, bool write,
 			       int err);
+
+	/*
+	 * ioeventfd with a value (KVM_IOEVENTFD_FLAG_DATAMATCH): as ioeventfd,
+	 * but only a write of exactly datamatch (len bytes, little-endian)
+	 * signals efd, so several eventfds can share one register (virtio-mmio's
+	 * QueueNotify takes the queue index). Registrations with different
+	 * values at one address coexist; one without a value collides with all.
+	 * May be NULL (not implemented by user/vmm/ yet): the device's register
+	 * handler then sees the write on the vCPU thread. 0 or -errno.
+	 */
+	int (*ioeventfd_dm)(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
+			    uint64_t datamatch, bool assign);
 };
 
 /* Convenience wrappers so device code reads naturally. */
@@ -229,6 +241,15 @@ static inline int machine_ioeventfd(const struct machine_services *ms, int efd,
 				    uint64_t addr, unsigned int len, bool pio, bool assign)
 {
 	return ms->ioeventfd(ms->opaque, efd, addr, len, pio, assign);
+}
+
+static inline int machine_ioeventfd_dm(const struct machine_services *ms, int efd,
+				       uint64_t addr, unsigned int len, bool pio,
+				       uint64_t datamatch, bool assign)
+{
+	if (!ms->ioeventfd_dm)
+		return -EOPNOTSUPP;
+	return ms->ioeventfd_dm(ms->opaque, efd, addr, len, pio, datamatch, assign);
 }
 
 static inline struct loop *machine_iothread(const struct machine_services *ms,

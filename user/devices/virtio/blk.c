@@ -1,7 +1,7 @@
 /*
  * virtio-blk (VIRTIO 1.2 ch. 5.2): request validation, the block-layer data
  * plane on the disk's loop (an I/O thread or the main loop), werror, and the
- * glue to the virtio-pci transport. See design/virtio-blk.md.
+ * vhost attach; on any transport (device.h). See design/virtio-blk.md.
  */
 #include <endian.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 
 #include "block/aio/aio.h"
 #include "devices/virtio/blk.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/device.h"
 #include "devices/virtio/vhost.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -65,7 +65,7 @@ struct virtio_blk {
 	struct block_dev *bd;
 	struct loop *loop;		/* where the disk is served; NULL: caller drives */
 	bool on_iothread;
-	struct virtio_pci *vp;		/* NULL for the transport-free core */
+	struct virtio_dev vdev;		/* what the transport sees */
 	uint8_t config[VIRTIO_BLK_CFG_SIZE];
 	uint64_t features;		/* offered */
 	uint64_t negotiated;
@@ -77,8 +77,6 @@ struct virtio_blk {
 	bool aio_watched;
 	unsigned int nr_queues;
 	struct blk_queue queues[VIRTIO_BLK_MAX_QUEUES];
-	virtio_blk_notify_fn notify;
-	void *notify_opaque;
 
 	/* werror=stop: failed requests waiting for cont. */
 	struct blk_req *parked;
@@ -469,8 +467,8 @@ static void blk_queue_broken(struct blk_queue *q)
 {
 	struct virtio_blk *blk = q->blk;
 
-	if (blk_log_first(blk, BLK_LOG_BROKEN) && blk->vp)
-		virtio_pci_set_broken(blk->vp, "a virtqueue broke the ring rules");
+	if (blk_log_first(blk, BLK_LOG_BROKEN))
+		virtio_dev_set_broken(&blk->vdev, "a virtqueue broke the ring rules");
 }
 
 /* Pop every available chain and submit it; one batch for the I/O engine. */
@@ -521,8 +519,7 @@ static void blk_notify_pending(struct virtio_blk *blk)
 
 		if (q->pushed) {
 			q->pushed = false;
-			if (blk->notify)
-				blk->notify(blk->notify_opaque, i);
+			virtio_dev_notify(&blk->vdev, i);
 		}
 	}
 }
@@ -670,9 +667,13 @@ static void blk_config_build(struct virtio_blk *blk)
 	blk->config[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = blk->conf.discard ? 1 : 0;
 }
 
-struct virtio_blk *virtio_blk_core_new(const struct machine_services *ms,
-				       const struct virtio_blk_conf *conf)
+static const struct virtio_dev_ops blk_ops;
+static int blk_vhost_new(struct virtio_blk *blk, uint64_t *withhold);
+
+struct virtio_blk *virtio_blk_create(const struct machine_services *ms,
+				     const struct virtio_blk_conf *conf)
 {
+	uint64_t withhold = 0;
 	struct virtio_blk *blk;
 	size_t slen;
 
@@ -724,7 +725,27 @@ struct virtio_blk *virtio_blk_core_new(const struct machine_services *ms,
 	if (conf->num_queues > 1)
 		blk->features |= 1ull << VIRTIO_BLK_F_MQ;
 	blk_config_build(blk);
+	if (conf->vhost && blk_vhost_new(blk, &withhold)) {
+		pthread_mutex_destroy(&blk->lock);
+		free(blk);
+		return NULL;
+	}
+	blk->vdev = (struct virtio_dev){
+		.name = blk->name,
+		.type = VIRTIO_ID_BLOCK,
+		.features = blk->features,
+		.withhold_features = withhold,
+		.nr_queues = blk->nr_queues,
+		.queue_size = VIRTIO_BLK_QUEUE_SIZE,
+		.config_size = VIRTIO_BLK_CFG_SIZE,
+		.ops = &blk_ops,
+	};
 	return blk;
+}
+
+struct virtio_dev *virtio_blk_vdev(struct virtio_blk *blk)
+{
+	return &blk->vdev;
 }
 
 uint64_t virtio_blk_features(const struct virtio_blk *blk)
@@ -786,27 +807,22 @@ static void blk_unwatch_locked(struct virtio_blk *blk)
 	blk->aio_watched = false;
 }
 
-int virtio_blk_core_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs,
-			  const int *kick_fds, unsigned int n, virtio_blk_notify_fn notify,
-			  void *opaque)
+/* Serve vqs[0..nr_queues) from the block layer; kicks come on the transport's fds. */
+static int blk_core_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs)
 {
 	unsigned int i;
 	int ret = 0;
 
-	if (n > blk->nr_queues)
-		return -EINVAL;
 	pthread_mutex_lock(&blk->lock);
 	blk->negotiated = features & blk->features;
-	blk->notify = notify;
-	blk->notify_opaque = opaque;
 	blk->logged = 0;
 	for (i = 0; i < blk->nr_queues; i++) {
 		struct blk_queue *q = &blk->queues[i];
 
 		q->blk = blk;
 		q->idx = i;
-		q->vq = i < n ? vqs[i] : NULL;
-		q->kick_fd = i < n && kick_fds ? kick_fds[i] : -1;
+		q->vq = vqs[i];
+		q->kick_fd = q->vq ? virtio_dev_kick_fd(&blk->vdev, i) : -1;
 		if (q->vq) {
 			ret = blk_queue_alloc_reqs(q);
 			if (ret)
@@ -890,7 +906,7 @@ static void blk_stop_on_loop(void *opaque)
 	blk_barrier_signal(b);
 }
 
-void virtio_blk_core_stop(struct virtio_blk *blk)
+static void blk_core_stop(struct virtio_blk *blk)
 {
 	/*
 	 * An I/O thread drains its own engine: the caller (a vCPU or the main
@@ -930,17 +946,17 @@ static void blk_vhost_error(void *opaque, unsigned int idx)
 {
 	struct virtio_blk *blk = opaque;
 
-	virtio_pci_set_broken(blk->vp, "the kernel backend found a corrupt ring");
+	virtio_dev_set_broken(&blk->vdev, "the kernel backend found a corrupt ring");
 }
 
 static void blk_vhost_call(void *opaque, unsigned int idx)
 {
 	struct virtio_blk *blk = opaque;
 
-	virtio_pci_interrupt(blk->vp, idx);
+	virtio_dev_interrupt(&blk->vdev, idx);
 }
 
-static int blk_vhost_start(struct virtio_blk *blk, uint64_t features)
+static int blk_vhost_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs)
 {
 	struct vhost_vring vr[VIRTIO_BLK_MAX_QUEUES];
 	struct vhost_blk_backend be = { .fd = blk->conf.vhost_backend_fd };
@@ -948,9 +964,9 @@ static int blk_vhost_start(struct virtio_blk *blk, uint64_t features)
 	int ret;
 
 	for (i = 0; i < blk->nr_queues; i++) {
-		vr[i].vq = virtio_pci_queue(blk->vp, i);
-		vr[i].kick_fd = virtio_pci_kick_fd(blk->vp, i);
-		vr[i].call_fd = virtio_pci_call_fd(blk->vp, i);
+		vr[i].vq = vqs[i];
+		vr[i].kick_fd = virtio_dev_kick_fd(&blk->vdev, i);
+		vr[i].call_fd = virtio_dev_call_fd(&blk->vdev, i);
 	}
 	pthread_mutex_lock(&blk->vhost_lock);
 	ret = vhost_start(blk->vhost, blk->ms, features, vr, blk->nr_queues);
@@ -1030,98 +1046,46 @@ static void blk_vhost_free(struct virtio_blk *blk)
 	blk->vhost = NULL;
 }
 
-/* ---- virtio-pci glue ---- */
+/* ---- the device interface ---- */
 
-static void blk_pci_config_read(void *dev, uint32_t off, void *data, unsigned int size)
+static void blk_config_read(struct virtio_dev *vdev, uint32_t off, void *data,
+			    unsigned int size)
 {
-	virtio_blk_config_read(dev, off, data, size);
+	virtio_blk_config_read(container_of(vdev, struct virtio_blk, vdev), off, data, size);
 }
 
-static void blk_pci_config_write(void *dev, uint32_t off, const void *data, unsigned int size)
+static void blk_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
+			     unsigned int size)
 {
 	/* Nothing is writable without CONFIG_WCE, which keel does not offer. */
 }
 
-static void blk_pci_notify(void *opaque, unsigned int idx)
+static int blk_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
-	virtio_pci_notify(opaque, idx);
-}
-
-static int blk_pci_start(void *dev, uint64_t features)
-{
-	struct virtio_blk *blk = dev;
-	struct virtq *vqs[VIRTIO_BLK_MAX_QUEUES];
-	int fds[VIRTIO_BLK_MAX_QUEUES];
-	unsigned int i;
+	struct virtio_blk *blk = container_of(vdev, struct virtio_blk, vdev);
 
 	if (blk->vhost)
-		return blk_vhost_start(blk, features);
-	for (i = 0; i < blk->nr_queues; i++) {
-		vqs[i] = virtio_pci_queue(blk->vp, i);
-		fds[i] = virtio_pci_kick_fd(blk->vp, i);
-	}
-	return virtio_blk_core_start(blk, features, vqs, fds, blk->nr_queues, blk_pci_notify,
-				     blk->vp);
+		return blk_vhost_start(blk, features, vqs);
+	return blk_core_start(blk, features, vqs);
 }
 
-static void blk_pci_stop(void *dev)
+static void blk_stop(struct virtio_dev *vdev)
 {
-	struct virtio_blk *blk = dev;
+	struct virtio_blk *blk = container_of(vdev, struct virtio_blk, vdev);
 
 	if (blk->vhost) {
 		blk_vhost_stop(blk);
 		return;
 	}
-	virtio_blk_core_stop(dev);
+	blk_core_stop(blk);
 }
 
-static const struct virtio_device_ops blk_pci_ops = {
-	.config_read = blk_pci_config_read,
-	.config_write = blk_pci_config_write,
-	.start = blk_pci_start,
-	.stop = blk_pci_stop,
+static const struct virtio_dev_ops blk_ops = {
+	.config_read = blk_config_read,
+	.config_write = blk_config_write,
+	.start = blk_start,
+	.stop = blk_stop,
 };
-
-struct virtio_blk *virtio_blk_new(const struct machine_services *ms,
-				  const struct virtio_blk_conf *conf)
-{
-	struct virtio_blk *blk = virtio_blk_core_new(ms, conf);
-	struct virtio_pci_info info;
-	uint64_t withhold = 0;
-
-	if (!blk)
-		return NULL;
-	if (conf->vhost && blk_vhost_new(blk, &withhold)) {
-		pthread_mutex_destroy(&blk->lock);
-		free(blk);
-		return NULL;
-	}
-	info = (struct virtio_pci_info){
-		.name = blk->name,
-		.type = VIRTIO_ID_BLOCK,
-		.class_code = 0x010000,	/* mass storage, as other VMMs report it */
-		.features = blk->features,
-		.nr_queues = blk->nr_queues,
-		.queue_size = VIRTIO_BLK_QUEUE_SIZE,
-		.config_size = VIRTIO_BLK_CFG_SIZE,
-		.ops = &blk_pci_ops,
-		.dev = blk,
-		.withhold_features = withhold,
-	};
-	blk->vp = virtio_pci_new(ms, &info);
-	if (!blk->vp) {
-		blk_vhost_free(blk);
-		pthread_mutex_destroy(&blk->lock);
-		free(blk);
-		return NULL;
-	}
-	return blk;
-}
-
-struct pci_device *virtio_blk_pci_device(struct virtio_blk *blk)
-{
-	return virtio_pci_device(blk->vp);
-}
 
 static void blk_barrier_fn(void *opaque)
 {
@@ -1132,10 +1096,10 @@ void virtio_blk_free(struct virtio_blk *blk)
 {
 	if (!blk)
 		return;
-	if (blk->vp)
-		virtio_pci_free(blk->vp);
+	/* The transport still bound stops the device and goes first. */
+	virtio_dev_detach(&blk->vdev);
 	blk_vhost_free(blk);
-	virtio_blk_core_stop(blk);
+	blk_core_stop(blk);
 	/*
 	 * A handler of the I/O thread may have been dispatched just before its fd
 	 * went away: once a call queued now has run, none can still be running.

@@ -1,6 +1,7 @@
 /*
- * virtio-blk (VIRTIO 1.2 ch. 5.2) on the virtio-pci transport, served by the
- * block layer on an I/O thread's loop or the main loop (design/virtio-blk.md).
+ * virtio-blk (VIRTIO 1.2 ch. 5.2) on any virtio transport (device.h), served
+ * by the block layer on an I/O thread's loop or the main loop
+ * (design/virtio-blk.md).
  */
 #ifndef KEEL_DEVICES_VIRTIO_BLK_H
 #define KEEL_DEVICES_VIRTIO_BLK_H
@@ -10,8 +11,10 @@
 
 #include "block/block.h"
 #include "devices/machine.h"
-#include "devices/pci/bus.h"
+#include "devices/virtio/device.h"
 #include "devices/virtio/virtqueue.h"
+
+struct pci_device;
 
 /* Feature bits (ch. 5.2.3). */
 #define VIRTIO_BLK_F_SIZE_MAX		1
@@ -107,14 +110,24 @@ struct virtio_blk_conf {
 };
 
 /*
- * A virtio-blk PCI function (put virtio_blk_pci_device() on the bus).
- * NULL on failure, logged.
+ * The device, on no transport yet: bind it with virtio_pci_new() or
+ * virtio_mmio_new() on virtio_blk_vdev(). accel=vhost is set up here (the
+ * transport features the module lacks are withheld). NULL on failure, logged.
  */
-struct virtio_blk *virtio_blk_new(const struct machine_services *ms,
-				  const struct virtio_blk_conf *conf);
-/* Stops the device (draining in-flight requests) and frees it; bd stays open. */
+struct virtio_blk *virtio_blk_create(const struct machine_services *ms,
+				     const struct virtio_blk_conf *conf);
+struct virtio_dev *virtio_blk_vdev(struct virtio_blk *blk);
+/*
+ * Frees the transport still bound, stops the device (draining in-flight
+ * requests) and frees it; bd stays open.
+ */
 void virtio_blk_free(struct virtio_blk *blk);
-struct pci_device *virtio_blk_pci_device(struct virtio_blk *blk);
+
+/*
+ * Before the device/transport split, for user/vmm/machine.c until it binds
+ * transports itself (virtio/pci_devices.c): the device on its own PCI
+ * function, and that function.
+ */
 
 /* The machine resumed (QMP cont): re-submit requests werror=stop parked. */
 void virtio_blk_resume(struct virtio_blk *blk);
@@ -125,27 +138,10 @@ struct vhost_blk_stats;
 /* accel=vhost: the kernel's per-queue counters. 0, -ENODEV without vhost, -errno. */
 int virtio_blk_vhost_stats(struct virtio_blk *blk, struct vhost_blk_stats *stats);
 
-/*
- * The transport-free core, for the PCI glue above and for tests: a device
- * without a PCI function, fed queues directly.
- */
-typedef void (*virtio_blk_notify_fn)(void *opaque, unsigned int idx);
-
-struct virtio_blk *virtio_blk_core_new(const struct machine_services *ms,
-				       const struct virtio_blk_conf *conf);
+/* For tests, which drive the device without a transport's thread. */
 uint64_t virtio_blk_features(const struct virtio_blk *blk);
 void virtio_blk_config_read(struct virtio_blk *blk, uint32_t off, void *data,
 			    unsigned int size);
-/*
- * Start serving vqs[0..n) (n <= num_queues; a NULL entry is a queue the
- * driver left disabled). kick_fds[i] >= 0 are watched on the disk's loop;
- * notify(opaque, i) runs after a batch of used buffers on queue i.
- */
-int virtio_blk_core_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs,
-			  const int *kick_fds, unsigned int n, virtio_blk_notify_fn notify,
-			  void *opaque);
-/* Quiesce: when it returns no request is in flight and no callback touches a queue. */
-void virtio_blk_core_stop(struct virtio_blk *blk);
 /* What a kick on queue idx does, on the calling thread. */
 void virtio_blk_kick(struct virtio_blk *blk, unsigned int idx);
 /* Wait for every submitted request to complete (completions pushed, notified). */

@@ -10,6 +10,7 @@
 
 #include "devices/device.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/pci.h"
 #include "lib/errmsg.h"
 
 struct blk_pci_conf {
@@ -152,10 +153,17 @@ static int blk_pci_realize(struct device *dev, const struct device_ctx *ctx, cha
 		.vhost_backend_fd = b->node.vhost_backend_fd,
 	};
 
-	b->blk = virtio_blk_new(ctx->ms, &conf);
+	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
+
+	b->blk = virtio_blk_create(ctx->ms, &conf);
 	if (!b->blk)
 		return -ENOMEM;
-	dev->pci = virtio_blk_pci_device(b->blk);
+	if (!virtio_pci_new(ctx->ms, virtio_blk_vdev(b->blk), &info)) {
+		virtio_blk_free(b->blk);
+		b->blk = NULL;
+		return -ENOMEM;
+	}
+	dev->pci = virtio_pci_function(virtio_blk_vdev(b->blk));
 	return 0;
 }
 

@@ -79,16 +79,15 @@ struct virtio_console {
 	void (*port_gone)(void *opaque, const char *id, struct chardev *cd);
 	void *opaque;
 
+	struct virtio_dev vdev;		/* what the transport sees */
+
 	/* Taken by the main loop and by start/stop (vCPU thread, transport lock held). */
 	pthread_mutex_t lock;
-	const struct virtio_console_transport *t;
-	void *topaque;
-	struct virtio_pci *vp;
 	bool running;
 	bool multiport;
 	bool driver_ready;	/* DEVICE_READY 1 seen */
-	struct virtq *vq[VIRTIO_PCI_MAX_QUEUES];
-	struct vcon_kick kick[VIRTIO_PCI_MAX_QUEUES];
+	struct virtq *vq[VIRTIO_MAX_QUEUES];
+	struct vcon_kick kick[VIRTIO_MAX_QUEUES];
 	struct vcon_port ports[VIRTIO_CONSOLE_MAX_PORTS];
 	struct vcon_msg msgs[VCON_MAX_MSGS];
 	unsigned int msg_head, msg_count;
@@ -122,14 +121,12 @@ static struct virtq *vcon_vq(struct virtio_console *con, unsigned int idx)
 
 static void vcon_notify(struct virtio_console *con, unsigned int idx)
 {
-	if (con->t && con->t->notify)
-		con->t->notify(con->topaque, idx);
+	virtio_dev_notify(&con->vdev, idx);
 }
 
 static void vcon_broken(struct virtio_console *con, const char *why)
 {
-	if (con->t && con->t->broken)
-		con->t->broken(con->topaque, why);
+	virtio_dev_set_broken(&con->vdev, why);
 }
 
 static struct vcon_port *vcon_port_by_id(struct virtio_console *con, const char *id)
@@ -562,11 +559,17 @@ static void vcon_on_kick(void *opaque, uint32_t events)
 	virtio_console_kick(k->con, k->idx);
 }
 
-/* ---- virtio_device_ops ---- */
+/* ---- the device interface ---- */
 
-static void vcon_config_read(void *dev, uint32_t off, void *data, unsigned int size)
+static struct virtio_console *vcon_of(struct virtio_dev *vdev)
 {
-	struct virtio_console *con = dev;
+	return container_of(vdev, struct virtio_console, vdev);
+}
+
+static void vcon_config_read(struct virtio_dev *vdev, uint32_t off, void *data,
+			     unsigned int size)
+{
+	struct virtio_console *con = vcon_of(vdev);
 	uint8_t cfg[VIRTIO_CONSOLE_CONFIG_SIZE] = { 0 };
 	uint32_t max = htole32(con->max_ports);
 
@@ -577,9 +580,10 @@ static void vcon_config_read(void *dev, uint32_t off, void *data, unsigned int s
 		memcpy(data, cfg + off, size < sizeof(cfg) - off ? size : sizeof(cfg) - off);
 }
 
-static void vcon_config_write(void *dev, uint32_t off, const void *data, unsigned int size)
+static void vcon_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
+			      unsigned int size)
 {
-	struct virtio_console *con = dev;
+	struct virtio_console *con = vcon_of(vdev);
 
 	pthread_mutex_lock(&con->lock);
 	vcon_mistake(con, VCON_CONFIG_WRITE, "driver wrote %u bytes at configuration offset %u "
@@ -587,21 +591,17 @@ static void vcon_config_write(void *dev, uint32_t off, const void *data, unsigne
 	pthread_mutex_unlock(&con->lock);
 }
 
-static int vcon_start(void *dev, uint64_t features)
+static int vcon_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
-	struct virtio_console *con = dev;
+	struct virtio_console *con = vcon_of(vdev);
 	struct vcon_port *p0 = &con->ports[0];
 	unsigned int i;
 	int ret = 0;
 
 	pthread_mutex_lock(&con->lock);
-	if (!con->t) {
-		pthread_mutex_unlock(&con->lock);
-		return -ENODEV;
-	}
 	con->multiport = features & (1ull << VIRTIO_CONSOLE_F_MULTIPORT);
 	for (i = 0; i < con->nr_queues; i++)
-		con->vq[i] = con->t->queue(con->topaque, i);
+		con->vq[i] = vqs[i];
 	if (con->multiport && (!con->vq[VIRTIO_CONSOLE_CTRL_RXQ] ||
 			       !con->vq[VIRTIO_CONSOLE_CTRL_TXQ])) {
 		log_warn("%s: driver negotiated MULTIPORT without the control queues", con->name);
@@ -614,7 +614,7 @@ static int vcon_start(void *dev, uint64_t features)
 
 		k->con = con;
 		k->idx = i;
-		k->fd = con->t->kick_fd ? con->t->kick_fd(con->topaque, i) : -1;
+		k->fd = virtio_dev_kick_fd(vdev, i);
 		if (k->fd >= 0 && con->vq[i] &&
 		    loop_add_fd(con->loop, k->fd, EPOLLIN, vcon_on_kick, k) < 0) {
 			log_err("%s: cannot watch the kicks of queue %u", con->name, i);
@@ -642,9 +642,9 @@ static int vcon_start(void *dev, uint64_t features)
 	return ret;
 }
 
-static void vcon_stop(void *dev)
+static void vcon_stop(struct virtio_dev *vdev)
 {
-	struct virtio_console *con = dev;
+	struct virtio_console *con = vcon_of(vdev);
 	bool gone = false;
 	unsigned int i;
 
@@ -672,84 +672,16 @@ static void vcon_stop(void *dev)
 		log_err("%s: cannot hand removed ports to the main loop", con->name);
 }
 
-const struct virtio_device_ops virtio_console_ops = {
+static const struct virtio_dev_ops vcon_ops = {
 	.config_read = vcon_config_read,
 	.config_write = vcon_config_write,
 	.start = vcon_start,
 	.stop = vcon_stop,
 };
 
-/* ---- transport ---- */
-
-static struct virtq *vcon_pci_queue(void *opaque, unsigned int idx)
+struct virtio_dev *virtio_console_vdev(struct virtio_console *con)
 {
-	return virtio_pci_queue(opaque, idx);
-}
-
-static int vcon_pci_kick_fd(void *opaque, unsigned int idx)
-{
-	return virtio_pci_kick_fd(opaque, idx);
-}
-
-static void vcon_pci_notify(void *opaque, unsigned int idx)
-{
-	virtio_pci_notify(opaque, idx);
-}
-
-static void vcon_pci_broken(void *opaque, const char *why)
-{
-	virtio_pci_set_broken(opaque, why);
-}
-
-static const struct virtio_console_transport vcon_pci_transport = {
-	.queue = vcon_pci_queue,
-	.kick_fd = vcon_pci_kick_fd,
-	.notify = vcon_pci_notify,
-	.broken = vcon_pci_broken,
-};
-
-void virtio_console_set_transport(struct virtio_console *con,
-				  const struct virtio_console_transport *t, void *opaque)
-{
-	pthread_mutex_lock(&con->lock);
-	con->t = t;
-	con->topaque = opaque;
-	pthread_mutex_unlock(&con->lock);
-}
-
-struct pci_device *virtio_console_attach(struct virtio_console *con,
-					 const struct machine_services *ms)
-{
-	struct virtio_pci_info info = {
-		.name = con->name,
-		.type = VIRTIO_ID_CONSOLE,
-		.class_code = 0x078000,		/* simple communication controller, other */
-		.features = 1ull << VIRTIO_CONSOLE_F_MULTIPORT,
-		.nr_queues = con->nr_queues,
-		.queue_size = VIRTIO_CONSOLE_QUEUE_SIZE,
-		.config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
-		.ops = &virtio_console_ops,
-		.dev = con,
-	};
-	struct virtio_pci *vp;
-
-	if (con->vp)
-		virtio_console_detach(con);
-	vp = virtio_pci_new(ms, &info);
-	if (!vp)
-		return NULL;
-	con->vp = vp;
-	virtio_console_set_transport(con, &vcon_pci_transport, vp);
-	return virtio_pci_device(vp);
-}
-
-void virtio_console_detach(struct virtio_console *con)
-{
-	if (!con->vp)
-		return;
-	virtio_pci_free(con->vp);
-	con->vp = NULL;
-	virtio_console_set_transport(con, NULL, NULL);
+	return &con->vdev;
 }
 
 /* ---- the model and its ports ---- */
@@ -772,12 +704,21 @@ struct virtio_console *virtio_console_new(const struct virtio_console_config *cf
 	con->loop = cfg->loop;
 	con->port_gone = cfg->port_gone;
 	con->opaque = cfg->opaque;
+	con->vdev = (struct virtio_dev){
+		.name = con->name,
+		.type = VIRTIO_ID_CONSOLE,
+		.features = 1ull << VIRTIO_CONSOLE_F_MULTIPORT,
+		.nr_queues = con->nr_queues,
+		.queue_size = VIRTIO_CONSOLE_QUEUE_SIZE,
+		.config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
+		.ops = &vcon_ops,
+	};
 	pthread_mutex_init(&con->lock, NULL);
 	for (i = 0; i < VIRTIO_CONSOLE_MAX_PORTS; i++) {
 		con->ports[i].con = con;
 		con->ports[i].nr = i;
 	}
-	for (i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++)
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		con->kick[i].fd = -1;
 	return con;
 }
@@ -788,7 +729,7 @@ void virtio_console_free(struct virtio_console *con)
 
 	if (!con)
 		return;
-	virtio_console_detach(con);
+	virtio_dev_detach(&con->vdev);
 	for (i = 0; i < con->max_ports; i++)
 		if (con->ports[i].state != VCON_FREE && con->ports[i].cd)
 			chardev_set_input(con->ports[i].cd, NULL, NULL);

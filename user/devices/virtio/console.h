@@ -10,11 +10,12 @@
 #include <stdint.h>
 
 #include "devices/machine.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/device.h"
 #include "devices/virtio/virtqueue.h"
 
 struct chardev;
 struct loop;
+struct pci_device;
 
 /* Feature bits (ch. 5.3.3). */
 #define VIRTIO_CONSOLE_F_SIZE		0
@@ -36,7 +37,7 @@ struct loop;
 /* struct virtio_console_config: cols, rows, max_nr_ports, emerg_wr. */
 #define VIRTIO_CONSOLE_CONFIG_SIZE	12
 
-/* Ports 0..30: 2 queues each plus the control pair fill virtio-pci's 64 queues. */
+/* Ports 0..30: 2 queues each plus the control pair fill VIRTIO_MAX_QUEUES. */
 #define VIRTIO_CONSOLE_MAX_PORTS	31
 #define VIRTIO_CONSOLE_QUEUE_SIZE	128
 #define VIRTIO_CONSOLE_ID_MAX		64	/* qdev id, port name, chardev id */
@@ -73,33 +74,23 @@ struct virtio_console_config {
 	void *opaque;
 };
 
-/*
- * Where the queues live: virtio_console_attach() uses the virtio-pci
- * transport; unit tests give their own. kick_fd may return -1 (kicks then
- * come through virtio_console_kick()).
- */
-struct virtio_console_transport {
-	struct virtq *(*queue)(void *opaque, unsigned int idx);
-	int (*kick_fd)(void *opaque, unsigned int idx);
-	void (*notify)(void *opaque, unsigned int idx);
-	void (*broken)(void *opaque, const char *why);
-};
-
 /* The device model; it outlives machine resets (ports stay configured). */
 struct virtio_console *virtio_console_new(const struct virtio_console_config *cfg);
-/* Detaches the transport; chardevs of the ports are the caller's to close. */
+/* Frees the transport still bound; chardevs of the ports are the caller's to close. */
 void virtio_console_free(struct virtio_console *con);
 
-/* Create the virtio-pci function for this incarnation of the machine. */
-struct pci_device *virtio_console_attach(struct virtio_console *con,
-					 const struct machine_services *ms);
-/* The machine goes away: stop the device, free the PCI function. */
-void virtio_console_detach(struct virtio_console *con);
+/*
+ * What a transport binds (virtio_pci_new(), virtio_mmio_new()): a new one for
+ * each incarnation of the machine, freed with it (virtio_dev_detach()).
+ */
+struct virtio_dev *virtio_console_vdev(struct virtio_console *con);
 
-/* Tests: serve queues of another transport; ops are what it calls. */
-void virtio_console_set_transport(struct virtio_console *con,
-				  const struct virtio_console_transport *t, void *opaque);
-extern const struct virtio_device_ops virtio_console_ops;
+/*
+ * Before the device/transport split, for user/vmm/machine.c until it binds
+ * transports itself (virtio/pci_devices.c): attach creates the virtio-pci
+ * function for this incarnation, detach stops the device and frees it.
+ */
+
 /* Serve queue idx as if the guest had kicked it (main loop). */
 void virtio_console_kick(struct virtio_console *con, unsigned int idx);
 

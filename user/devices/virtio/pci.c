@@ -1,7 +1,8 @@
 /*
  * The virtio-pci transport, modern interface only (VIRTIO 1.2 ch. 4.1): vendor
  * capabilities, common/ISR/device/notify structures in BAR 4, MSI-X in BAR 1,
- * the PCI configuration access capability, feature negotiation and reset.
+ * the PCI configuration access capability, feature negotiation and reset, for
+ * any device of device.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -76,9 +77,6 @@
 #define VP_ISR_QUEUE		0x1
 #define VP_ISR_CONFIG		0x2
 
-#define VP_TRANSPORT_FEATURES	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_RING_PACKED) | \
-				 (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX))
-
 /* Kinds of driver mistakes: each is logged once per device. */
 enum vp_mistake {
 	VP_BAD_WIDTH,
@@ -111,6 +109,7 @@ struct vp_queue {
 struct virtio_pci {
 	struct pci_device pdev;
 	const struct machine_services *ms;
+	struct virtio_dev *vdev;
 	struct virtio_pci_info info;
 	char name[32];
 	struct msix msix;
@@ -179,6 +178,25 @@ static uint8_t vp_status(struct virtio_pci *vp)
 	return __atomic_load_n(&vp->status, __ATOMIC_ACQUIRE);
 }
 
+static const struct virtio_transport_ops vp_transport_ops;
+
+/* The class other VMMs report for each device type, unless the caller chose one. */
+static uint32_t vp_class(const struct virtio_pci *vp)
+{
+	if (vp->info.class_code)
+		return vp->info.class_code;
+	switch (vp->vdev->type) {
+	case VIRTIO_ID_NET:
+		return 0x020000;	/* network controller, Ethernet */
+	case VIRTIO_ID_BLOCK:
+		return 0x010000;	/* mass storage, SCSI */
+	case VIRTIO_ID_CONSOLE:
+		return 0x078000;	/* simple communication controller, other */
+	default:
+		return 0xff0000;	/* unclassified (virtio-rng and the rest) */
+	}
+}
+
 /* ---- interrupts ---- */
 
 static bool vp_msix_on(struct virtio_pci *vp)
@@ -217,7 +235,7 @@ void virtio_pci_notify(struct virtio_pci *vp, unsigned int idx)
 {
 	struct vp_queue *q;
 
-	if (idx >= vp->info.nr_queues)
+	if (idx >= vp->vdev->nr_queues)
 		return;
 	q = &vp->q[idx];
 	if (!q->vq.started || !virtq_should_notify(&q->vq))
@@ -260,7 +278,7 @@ static void vp_ioeventfds(struct virtio_pci *vp, bool assign)
 
 	if (!vp->notify_base)
 		return;
-	for (i = 0; i < vp->info.nr_queues; i++) {
+	for (i = 0; i < vp->vdev->nr_queues; i++) {
 		if (!assign && !vp->ioeventfd_ok)
 			break;
 		ret = !vp->ms->ioeventfd ? -ENOSYS :
@@ -318,9 +336,9 @@ static void vp_stop_queues(struct virtio_pci *vp)
 
 	if (vp->running) {
 		vp->running = false;
-		vp->info.ops->stop(vp->info.dev);
+		vp->vdev->ops->stop(vp->vdev);
 	}
-	for (i = 0; i < vp->info.nr_queues; i++)
+	for (i = 0; i < vp->vdev->nr_queues; i++)
 		virtq_stop(&vp->q[i].vq);
 }
 
@@ -330,10 +348,10 @@ static void vp_reset(struct virtio_pci *vp)
 	unsigned int i;
 
 	vp_stop_queues(vp);
-	for (i = 0; i < vp->info.nr_queues; i++) {
+	for (i = 0; i < vp->vdev->nr_queues; i++) {
 		struct vp_queue *q = &vp->q[i];
 
-		q->size = (uint16_t)vp->info.queue_size;
+		q->size = (uint16_t)vp->vdev->queue_size;
 		__atomic_store_n(&q->vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELEASE);
 		q->enabled = false;
 		q->desc = q->driver = q->device = 0;
@@ -354,10 +372,11 @@ static void vp_start(struct virtio_pci *vp)
 {
 	uint64_t f = vp->guest_features;
 	char qname[sizeof(((struct virtq *)0)->name)];
+	struct virtq *vqs[VIRTIO_MAX_QUEUES];
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < vp->info.nr_queues; i++) {
+	for (i = 0; i < vp->vdev->nr_queues; i++) {
 		struct vp_queue *q = &vp->q[i];
 		struct virtq_config cfg = {
 			.size = q->size,
@@ -369,6 +388,7 @@ static void vp_start(struct virtio_pci *vp)
 			.device_gpa = q->device,
 		};
 
+		vqs[i] = NULL;
 		if (!q->enabled)
 			continue;
 		snprintf(qname, sizeof(qname), "%.20s/%u", vp->name, (uint8_t)i);
@@ -379,8 +399,9 @@ static void vp_start(struct virtio_pci *vp)
 			virtio_pci_set_broken(vp, "a queue the driver enabled cannot start");
 			return;
 		}
+		vqs[i] = &q->vq;
 	}
-	ret = vp->info.ops->start(vp->info.dev, f);
+	ret = vp->vdev->ops->start(vp->vdev, f, vqs);
 	if (ret) {
 		vp_stop_queues(vp);
 		virtio_pci_set_broken(vp, "the device refused to start");
@@ -439,7 +460,7 @@ static void vp_status_write(struct virtio_pci *vp, uint8_t val)
 
 static struct vp_queue *vp_selected(struct virtio_pci *vp)
 {
-	if (vp->queue_select >= vp->info.nr_queues)
+	if (vp->queue_select >= vp->vdev->nr_queues)
 		return NULL;
 	return &vp->q[vp->queue_select];
 }
@@ -504,7 +525,7 @@ static uint64_t vp_common_read(struct virtio_pci *vp, uint64_t off, unsigned int
 	case VP_MSIX_CONFIG:
 		return __atomic_load_n(&vp->msix_config, __ATOMIC_ACQUIRE);
 	case VP_NUM_QUEUES:
-		return vp->info.nr_queues;
+		return vp->vdev->nr_queues;
 	case VP_STATUS:
 		return vp_status(vp);
 	case VP_CFG_GENERATION:
@@ -551,7 +572,7 @@ static void vp_queue_write(struct virtio_pci *vp, uint64_t off, unsigned int siz
 
 	if (!q) {
 		vp_mistake(vp, VP_QUEUE_SELECT, "driver configures queue %u of %u",
-			   vp->queue_select, vp->info.nr_queues);
+			   vp->queue_select, vp->vdev->nr_queues);
 		return;
 	}
 	if (off == VP_Q_MSIX_VECTOR) {
@@ -577,11 +598,11 @@ static void vp_queue_write(struct virtio_pci *vp, uint64_t off, unsigned int siz
 	}
 	switch (off) {
 	case VP_Q_SIZE:
-		if (!val || val > vp->info.queue_size || (!packed && (val & (val - 1)))) {
+		if (!val || val > vp->vdev->queue_size || (!packed && (val & (val - 1)))) {
 			vp_mistake(vp, VP_QUEUE_SIZE,
 				   "driver sets queue %u size %llu (largest %u%s)",
 				   vp->queue_select, (unsigned long long)val,
-				   vp->info.queue_size, packed ? "" : ", a power of two");
+				   vp->vdev->queue_size, packed ? "" : ", a power of two");
 			return;
 		}
 		q->size = (uint16_t)val;
@@ -656,15 +677,15 @@ static void vp_bar4_read(struct virtio_pci *vp, uint64_t off, void *data, unsign
 	} else if (off == VP_ISR_OFF && size == 1) {
 		/* Reading ISR acknowledges it and lowers INTx (ch. 4.1.4.5). */
 		v = vp_isr_take(vp);
-	} else if (off >= VP_DEVICE_OFF && off - VP_DEVICE_OFF < vp->info.config_size &&
-		   size <= vp->info.config_size - (off - VP_DEVICE_OFF)) {
-		if (vp->info.ops->config_read) {
-			vp->info.ops->config_read(vp->info.dev, (uint32_t)(off - VP_DEVICE_OFF),
+	} else if (off >= VP_DEVICE_OFF && off - VP_DEVICE_OFF < vp->vdev->config_size &&
+		   size <= vp->vdev->config_size - (off - VP_DEVICE_OFF)) {
+		if (vp->vdev->ops->config_read) {
+			vp->vdev->ops->config_read(vp->vdev, (uint32_t)(off - VP_DEVICE_OFF),
 						  data, size);
 			return;
 		}
 	} else if (off >= VP_NOTIFY_OFF &&
-		   off < VP_NOTIFY_OFF + (uint64_t)VP_NOTIFY_MULT * vp->info.nr_queues) {
+		   off < VP_NOTIFY_OFF + (uint64_t)VP_NOTIFY_MULT * vp->vdev->nr_queues) {
 		/* Notify registers are write-only: reads give 0. */
 	} else {
 		vp_mistake(vp, VP_BAD_OFFSET, "%u-byte read at BAR 4 offset 0x%llx", size,
@@ -681,13 +702,13 @@ static void vp_bar4_write(struct virtio_pci *vp, uint64_t off, const void *data,
 
 	if (off < VP_COMMON_OFF + VP_COMMON_LEN) {
 		vp_common_write(vp, off - VP_COMMON_OFF, size, v);
-	} else if (off >= VP_DEVICE_OFF && off - VP_DEVICE_OFF < vp->info.config_size &&
-		   size <= vp->info.config_size - (off - VP_DEVICE_OFF)) {
-		if (vp->info.ops->config_write)
-			vp->info.ops->config_write(vp->info.dev, (uint32_t)(off - VP_DEVICE_OFF),
+	} else if (off >= VP_DEVICE_OFF && off - VP_DEVICE_OFF < vp->vdev->config_size &&
+		   size <= vp->vdev->config_size - (off - VP_DEVICE_OFF)) {
+		if (vp->vdev->ops->config_write)
+			vp->vdev->ops->config_write(vp->vdev, (uint32_t)(off - VP_DEVICE_OFF),
 						   data, size);
 	} else if (off >= VP_NOTIFY_OFF &&
-		   off < VP_NOTIFY_OFF + (uint64_t)VP_NOTIFY_MULT * vp->info.nr_queues) {
+		   off < VP_NOTIFY_OFF + (uint64_t)VP_NOTIFY_MULT * vp->vdev->nr_queues) {
 		unsigned int idx = (unsigned int)((off - VP_NOTIFY_OFF) / VP_NOTIFY_MULT);
 
 		if ((off - VP_NOTIFY_OFF) % VP_NOTIFY_MULT || v != idx)
@@ -860,13 +881,13 @@ static int vp_add_cap(struct virtio_pci *vp, uint8_t type, unsigned int len, uin
 static int vp_config_space(struct virtio_pci *vp)
 {
 	struct pci_config *cfg = &vp->pdev.cfg;
-	const struct virtio_pci_info *info = &vp->info;
+	const struct virtio_dev *vdev = vp->vdev;
 	int cap, ret;
 
-	pci_config_init(cfg, VP_VENDOR, VP_DEVICE_BASE + info->type, info->class_code,
+	pci_config_init(cfg, VP_VENDOR, VP_DEVICE_BASE + vdev->type, vp_class(vp),
 			VP_REVISION, PCI_HEADER_TYPE_NORMAL);
 	pci_config_set(cfg, PCI_SUBSYSTEM_VENDOR_ID, 2, VP_VENDOR);
-	pci_config_set(cfg, PCI_SUBSYSTEM_ID, 2, info->type);
+	pci_config_set(cfg, PCI_SUBSYSTEM_ID, 2, vdev->type);
 	pci_config_set(cfg, PCI_INTERRUPT_PIN, 1, 1);	/* INTA# */
 	ret = pci_config_set_bar(cfg, VP_MSIX_BAR, VP_MSIX_BAR_SIZE, 0);
 	if (!ret)
@@ -878,14 +899,14 @@ static int vp_config_space(struct virtio_pci *vp)
 	cap = vp_add_cap(vp, VP_CAP_COMMON, VP_CAP_SIZE, VP_BAR, VP_COMMON_OFF, VP_COMMON_LEN);
 	if (cap >= 0)
 		cap = vp_add_cap(vp, VP_CAP_NOTIFY, VP_CAP_NOTIFY_SIZE, VP_BAR, VP_NOTIFY_OFF,
-				 VP_NOTIFY_MULT * info->nr_queues);
+				 VP_NOTIFY_MULT * vdev->nr_queues);
 	if (cap >= 0)
 		pci_config_set(cfg, cap + VP_CAP_MULT_OFF, 4, VP_NOTIFY_MULT);
 	if (cap >= 0)
 		cap = vp_add_cap(vp, VP_CAP_ISR, VP_CAP_SIZE, VP_BAR, VP_ISR_OFF, VP_ISR_LEN);
-	if (cap >= 0 && info->config_size)
+	if (cap >= 0 && vdev->config_size)
 		cap = vp_add_cap(vp, VP_CAP_DEVICE, VP_CAP_SIZE, VP_BAR, VP_DEVICE_OFF,
-				 info->config_size);
+				 vdev->config_size);
 	if (cap >= 0)
 		cap = vp_add_cap(vp, VP_CAP_PCI, VP_CAP_PCI_SIZE, 0, 0, 0);
 	if (cap < 0)
@@ -899,46 +920,42 @@ static int vp_config_space(struct virtio_pci *vp)
 	return 0;
 }
 
-static bool vp_info_ok(const struct virtio_pci_info *info)
-{
-	return info->name && info->ops && info->ops->start && info->ops->stop &&
-	       info->nr_queues >= 1 && info->nr_queues <= VIRTIO_PCI_MAX_QUEUES &&
-	       info->queue_size >= 1 && info->queue_size <= VIRTQ_MAX_SIZE &&
-	       info->queue_size <= UINT16_MAX &&
-	       !(info->queue_size & (info->queue_size - 1)) &&
-	       info->config_size <= VP_DEVICE_MAX;
-}
-
-struct virtio_pci *virtio_pci_new(const struct machine_services *ms,
+struct virtio_pci *virtio_pci_new(const struct machine_services *ms, struct virtio_dev *vdev,
 				  const struct virtio_pci_info *info)
 {
 	struct virtio_pci *vp;
 	unsigned int i;
 	int ret;
 
-	if (!vp_info_ok(info)) {
-		log_err("%s: bad virtio-pci device description (queues %u, size %u, config %u)",
-			info->name ? info->name : "virtio", info->nr_queues, info->queue_size,
-			info->config_size);
+	if (!virtio_dev_valid(vdev, VP_DEVICE_MAX)) {
+		log_err("%s: bad virtio device description (queues %u, size %u, config %u)",
+			vdev && vdev->name ? vdev->name : "virtio", vdev ? vdev->nr_queues : 0,
+			vdev ? vdev->queue_size : 0, vdev ? vdev->config_size : 0);
+		return NULL;
+	}
+	if (vdev->trans_ops) {
+		log_err("%s: the device is bound to another transport already", vdev->name);
 		return NULL;
 	}
 	vp = calloc(1, sizeof(*vp));
 	if (!vp)
 		goto oom;
-	vp->q = calloc(info->nr_queues, sizeof(*vp->q));
+	vp->q = calloc(vdev->nr_queues, sizeof(*vp->q));
 	if (!vp->q) {
 		free(vp);
 		goto oom;
 	}
 	vp->ms = ms;
-	vp->info = *info;
-	snprintf(vp->name, sizeof(vp->name), "%s", info->name);
-	vp->host_features = (info->features | VP_TRANSPORT_FEATURES) & ~info->withhold_features;
+	vp->vdev = vdev;
+	if (info)
+		vp->info = *info;
+	snprintf(vp->name, sizeof(vp->name), "%s", vdev->name);
+	vp->host_features = virtio_dev_offered(vdev);
 	pthread_mutex_init(&vp->lock, NULL);
 	pthread_mutex_init(&vp->isr_lock, NULL);
-	for (i = 0; i < info->nr_queues; i++)
+	for (i = 0; i < vdev->nr_queues; i++)
 		vp->q[i].kick_fd = -1;
-	for (i = 0; i < info->nr_queues; i++) {
+	for (i = 0; i < vdev->nr_queues; i++) {
 		vp->q[i].kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (vp->q[i].kick_fd < 0) {
 			log_err("%s: cannot create the kick eventfd of queue %u: %m", vp->name, i);
@@ -958,21 +975,35 @@ struct virtio_pci *virtio_pci_new(const struct machine_services *ms,
 		log_err("%s: cannot lay out PCI config space: %s", vp->name, strerror(-ret));
 		goto fail;
 	}
+	if (vp->info.pcie_caps) {
+		ret = vp->info.pcie_caps(&vp->pdev, vp->info.pcie_opaque);
+		if (ret) {
+			log_err("%s: cannot add the PCI Express capability: %s", vp->name,
+				strerror(-ret));
+			goto fail;
+		}
+	}
 	/* One vector per queue, one for configuration changes. */
-	ret = msix_init(&vp->msix, &vp->pdev, ms, info->nr_queues + 1, VP_MSIX_BAR,
+	ret = msix_init(&vp->msix, &vp->pdev, ms, vdev->nr_queues + 1, VP_MSIX_BAR,
 			VP_MSIX_TABLE, VP_MSIX_PBA);
 	if (ret) {
 		log_err("%s: cannot set up MSI-X: %s", vp->name, strerror(-ret));
 		goto fail;
 	}
 	vp->msix_ready = true;
+	ret = virtio_dev_bind(vdev, &vp_transport_ops, vp);
+	if (ret) {
+		log_err("%s: the device is bound to another transport already", vp->name);
+		msix_fini(&vp->msix);
+		goto fail;
+	}
 	pthread_mutex_lock(&vp->lock);
 	vp_reset(vp);
 	pthread_mutex_unlock(&vp->lock);
 	return vp;
 
 fail:
-	for (i = 0; i < info->nr_queues; i++)
+	for (i = 0; i < vdev->nr_queues; i++)
 		if (vp->q[i].kick_fd >= 0)
 			close(vp->q[i].kick_fd);
 	pthread_mutex_destroy(&vp->lock);
@@ -981,7 +1012,7 @@ fail:
 	free(vp);
 	return NULL;
 oom:
-	log_err("%s: out of memory", info->name);
+	log_err("%s: out of memory", vdev->name);
 	return NULL;
 }
 
@@ -997,7 +1028,9 @@ void virtio_pci_free(struct virtio_pci *vp)
 	vp->notify_base = 0;
 	pthread_mutex_unlock(&vp->lock);
 	msix_fini(&vp->msix);
-	for (i = 0; i < vp->info.nr_queues; i++)
+	if (vp->vdev->transport == vp)
+		virtio_dev_unbind(vp->vdev);
+	for (i = 0; i < vp->vdev->nr_queues; i++)
 		close(vp->q[i].kick_fd);
 	pthread_mutex_destroy(&vp->lock);
 	pthread_mutex_destroy(&vp->isr_lock);
@@ -1010,16 +1043,23 @@ struct pci_device *virtio_pci_device(struct virtio_pci *vp)
 	return &vp->pdev;
 }
 
+struct pci_device *virtio_pci_function(struct virtio_dev *vdev)
+{
+	if (vdev->trans_ops != &vp_transport_ops)
+		return NULL;
+	return &((struct virtio_pci *)vdev->transport)->pdev;
+}
+
 struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned int idx)
 {
-	if (idx >= vp->info.nr_queues || !vp->q[idx].vq.started)
+	if (idx >= vp->vdev->nr_queues || !vp->q[idx].vq.started)
 		return NULL;
 	return &vp->q[idx].vq;
 }
 
 int virtio_pci_kick_fd(struct virtio_pci *vp, unsigned int idx)
 {
-	if (idx >= vp->info.nr_queues)
+	if (idx >= vp->vdev->nr_queues)
 		return -1;
 	return vp->q[idx].kick_fd;
 }
@@ -1029,7 +1069,7 @@ int virtio_pci_call_fd(struct virtio_pci *vp, unsigned int idx)
 	uint16_t vector;
 	int fd;
 
-	if (idx >= vp->info.nr_queues || !vp_msix_on(vp))
+	if (idx >= vp->vdev->nr_queues || !vp_msix_on(vp))
 		return -1;
 	vector = __atomic_load_n(&vp->q[idx].vector, __ATOMIC_ACQUIRE);
 	if (vector == VIRTIO_MSI_NO_VECTOR || vector >= vp->msix.nr)
@@ -1040,7 +1080,60 @@ int virtio_pci_call_fd(struct virtio_pci *vp, unsigned int idx)
 
 void virtio_pci_interrupt(struct virtio_pci *vp, unsigned int idx)
 {
-	if (idx < vp->info.nr_queues)
+	if (idx < vp->vdev->nr_queues)
 		vp_interrupt(vp, __atomic_load_n(&vp->q[idx].vector, __ATOMIC_ACQUIRE),
 			     VP_ISR_QUEUE);
 }
+
+/* ---- the transport side of device.h ---- */
+
+static struct virtq *vp_t_queue(void *t, unsigned int idx)
+{
+	return virtio_pci_queue(t, idx);
+}
+
+static int vp_t_kick_fd(void *t, unsigned int idx)
+{
+	return virtio_pci_kick_fd(t, idx);
+}
+
+static int vp_t_call_fd(void *t, unsigned int idx)
+{
+	return virtio_pci_call_fd(t, idx);
+}
+
+static void vp_t_notify(void *t, unsigned int idx)
+{
+	virtio_pci_notify(t, idx);
+}
+
+static void vp_t_interrupt(void *t, unsigned int idx)
+{
+	virtio_pci_interrupt(t, idx);
+}
+
+static void vp_t_config_changed(void *t)
+{
+	virtio_pci_config_changed(t);
+}
+
+static void vp_t_set_broken(void *t, const char *why)
+{
+	virtio_pci_set_broken(t, why);
+}
+
+static void vp_t_free(void *t)
+{
+	virtio_pci_free(t);
+}
+
+static const struct virtio_transport_ops vp_transport_ops = {
+	.queue = vp_t_queue,
+	.kick_fd = vp_t_kick_fd,
+	.call_fd = vp_t_call_fd,
+	.notify = vp_t_notify,
+	.interrupt = vp_t_interrupt,
+	.config_changed = vp_t_config_changed,
+	.set_broken = vp_t_set_broken,
+	.free = vp_t_free,
+};

@@ -17,13 +17,12 @@
 #include <unistd.h>
 
 #include "lib/errmsg.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/device.h"
 #include "devices/virtio/rng.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 
 #define RNG_QUEUE_SIZE		64
-#define RNG_PCI_CLASS		0xff0000	/* unclassified device, as other VMMs use */
 /* Bytes per request: a guest offering a huge buffer must not stall the main loop. */
 #define RNG_MAX_REQUEST		65536
 /* Requests served per wake-up before yielding the main loop to others. */
@@ -35,7 +34,7 @@
 struct virtio_rng {
 	char name[32];
 	const struct machine_services *ms;
-	struct virtio_pci *vp;
+	struct virtio_dev vdev;
 	char source[VIRTIO_RNG_SOURCE_MAX];
 	int fd;				/* -1: getrandom(2) */
 	struct loop_timer *timer;
@@ -274,14 +273,14 @@ static void rng_serve(struct virtio_rng *rng)
 			if (!ret)
 				break;
 			if (ret < 0) {
-				virtio_pci_set_broken(rng->vp, "its request queue is broken");
+				virtio_dev_set_broken(&rng->vdev, "its request queue is broken");
 				break;
 			}
 			rng->have_elem = true;
 		}
 		ret = rng_serve_one(rng);
 		if (ret < 0) {
-			virtio_pci_set_broken(rng->vp, "cannot complete a request");
+			virtio_dev_set_broken(&rng->vdev, "cannot complete a request");
 			break;
 		}
 		if (!ret)
@@ -292,7 +291,7 @@ static void rng_serve(struct virtio_rng *rng)
 	if (served == RNG_BATCH)
 		rng_self_kick(rng);
 	if (pushed)
-		virtio_pci_notify(rng->vp, 0);
+		virtio_dev_notify(&rng->vdev, 0);
 out:
 	pthread_mutex_unlock(&rng->lock);
 }
@@ -314,14 +313,14 @@ static void rng_timer_fired(void *opaque)
 
 /* ---- transport callbacks ---- */
 
-static int rng_start(void *dev, uint64_t features)
+static int rng_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
-	struct virtio_rng *rng = dev;
+	struct virtio_rng *rng = container_of(vdev, struct virtio_rng, vdev);
 	int ret = 0;
 
 	pthread_mutex_lock(&rng->lock);
-	rng->vq = virtio_pci_queue(rng->vp, 0);
-	rng->kick_fd = virtio_pci_kick_fd(rng->vp, 0);
+	rng->vq = vqs[0];
+	rng->kick_fd = virtio_dev_kick_fd(vdev, 0);
 	rng->have_elem = false;
 	rng->read_err_logged = false;
 	rng->budget.started = false;
@@ -337,9 +336,9 @@ static int rng_start(void *dev, uint64_t features)
 	return ret;
 }
 
-static void rng_stop(void *dev)
+static void rng_stop(struct virtio_dev *vdev)
 {
-	struct virtio_rng *rng = dev;
+	struct virtio_rng *rng = container_of(vdev, struct virtio_rng, vdev);
 
 	pthread_mutex_lock(&rng->lock);
 	if (rng->running && rng->vq)
@@ -351,7 +350,7 @@ static void rng_stop(void *dev)
 	pthread_mutex_unlock(&rng->lock);
 }
 
-static const struct virtio_device_ops rng_ops = {
+static const struct virtio_dev_ops rng_ops = {
 	.start = rng_start,
 	.stop = rng_stop,
 };
@@ -403,16 +402,9 @@ int virtio_rng_check_source(const struct virtio_rng_config *cfg)
 	return ret;
 }
 
-struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char *name,
-				  const struct virtio_rng_config *cfg)
+struct virtio_rng *virtio_rng_create(const struct machine_services *ms, const char *name,
+				     const struct virtio_rng_config *cfg)
 {
-	struct virtio_pci_info info = {
-		.type = VIRTIO_ID_RNG,
-		.class_code = RNG_PCI_CLASS,
-		.nr_queues = 1,
-		.queue_size = RNG_QUEUE_SIZE,
-		.ops = &rng_ops,
-	};
 	struct virtio_rng *rng = calloc(1, sizeof(*rng));
 
 	if (!rng) {
@@ -428,6 +420,13 @@ struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char 
 	rng->budget.max = cfg->max_bytes;
 	rng->budget.period_ns = (cfg->period_ms ? cfg->period_ms :
 				 VIRTIO_RNG_DEFAULT_PERIOD_MS) * 1000000ull;
+	rng->vdev = (struct virtio_dev){
+		.name = rng->name,
+		.type = VIRTIO_ID_RNG,
+		.nr_queues = 1,
+		.queue_size = RNG_QUEUE_SIZE,
+		.ops = &rng_ops,
+	};
 	if (rng_open(rng))
 		goto fail;
 	rng->elem = malloc(sizeof(*rng->elem));
@@ -436,11 +435,6 @@ struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char 
 		log_err("%s: out of memory", rng->name);
 		goto fail;
 	}
-	info.name = rng->name;
-	info.dev = rng;
-	rng->vp = virtio_pci_new(ms, &info);
-	if (!rng->vp)
-		goto fail;
 	if (cfg->max_bytes)
 		log_info("%s: entropy from %s, at most %llu bytes per %llu ms", rng->name,
 			 rng->fd < 0 ? "getrandom" : rng->source,
@@ -453,12 +447,17 @@ fail:
 	return NULL;
 }
 
+struct virtio_dev *virtio_rng_vdev(struct virtio_rng *rng)
+{
+	return &rng->vdev;
+}
+
 void virtio_rng_free(struct virtio_rng *rng)
 {
 	if (!rng)
 		return;
 	/* Stops the device first: no request is served after this. */
-	virtio_pci_free(rng->vp);
+	virtio_dev_detach(&rng->vdev);
 	if (rng->timer)
 		loop_timer_free(rng->timer);
 	if (rng->fd >= 0)
@@ -466,11 +465,6 @@ void virtio_rng_free(struct virtio_rng *rng)
 	pthread_mutex_destroy(&rng->lock);
 	free(rng->elem);
 	free(rng);
-}
-
-struct pci_device *virtio_rng_pci(struct virtio_rng *rng)
-{
-	return virtio_pci_device(rng->vp);
 }
 
 uint64_t virtio_rng_bytes(const struct virtio_rng *rng)

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "devices/machine.h"
-#include "devices/pci/bus.h"
+#include "devices/virtio/device.h"
+
+struct pci_device;
 
 #define VIRTIO_RNG_SOURCE_MAX		256
 #define VIRTIO_RNG_DEFAULT_PERIOD_MS	1000
@@ -58,13 +60,21 @@ int virtio_rng_check_source(const struct virtio_rng_config *cfg);
 struct virtio_rng;
 
 /*
- * Create virtio-rng device "name" (opens the source: a failure is logged and
- * gives NULL, a start-up error). Put virtio_rng_pci() on the bus.
+ * Create virtio-rng device "name", on no transport yet (opens the source: a
+ * failure is logged and gives NULL, a start-up error). Bind it with
+ * virtio_pci_new() or virtio_mmio_new() on virtio_rng_vdev().
  */
-struct virtio_rng *virtio_rng_new(const struct machine_services *ms, const char *name,
-				  const struct virtio_rng_config *cfg);
+struct virtio_rng *virtio_rng_create(const struct machine_services *ms, const char *name,
+				     const struct virtio_rng_config *cfg);
+struct virtio_dev *virtio_rng_vdev(struct virtio_rng *rng);
+/* Frees the transport still bound too (stopping the device first). */
 void virtio_rng_free(struct virtio_rng *rng);
-struct pci_device *virtio_rng_pci(struct virtio_rng *rng);
+
+/*
+ * Before the device/transport split, for user/vmm/machine.c until it binds
+ * transports itself (virtio/pci_devices.c): create the device on its own PCI
+ * function, and that function.
+ */
 
 /* Bytes handed to the guest so far (for tests and logs). */
 uint64_t virtio_rng_bytes(const struct virtio_rng *rng);

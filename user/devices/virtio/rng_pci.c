@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devices/device.h"
+#include "devices/virtio/pci.h"
 #include "devices/virtio/rng.h"
 
 #define RNG_MAX_PERIOD_MS	(3600ull * 1000)
@@ -34,12 +35,17 @@ static int rng_pci_create(struct device *dev, const struct machine_services *ms,
 static int rng_pci_realize(struct device *dev, const struct device_ctx *ctx, char *err,
 			   size_t errlen)
 {
-	struct virtio_rng *rng = virtio_rng_new(ctx->ms, dev->name, dev->conf);
+	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
+	struct virtio_rng *rng = virtio_rng_create(ctx->ms, dev->name, dev->conf);
 
 	if (!rng)
 		return -EIO;
+	if (!virtio_pci_new(ctx->ms, virtio_rng_vdev(rng), &info)) {
+		virtio_rng_free(rng);
+		return -ENOMEM;
+	}
 	dev->priv = rng;
-	dev->pci = virtio_rng_pci(rng);
+	dev->pci = virtio_pci_function(virtio_rng_vdev(rng));
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "devices/device.h"
 #include "devices/virtio/console.h"
+#include "devices/virtio/pci.h"
 #include "lib/errmsg.h"
 
 struct serial_pci_conf {
@@ -89,13 +90,18 @@ static int serial_pci_create(struct device *dev, const struct machine_services *
 static int serial_pci_realize(struct device *dev, const struct device_ctx *ctx, char *err,
 			      size_t errlen)
 {
-	dev->pci = virtio_console_attach(dev->priv, ctx->ms);
-	return dev->pci ? 0 : -ENOMEM;
+	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
+	struct virtio_dev *vdev = virtio_console_vdev(dev->priv);
+
+	if (!virtio_pci_new(ctx->ms, vdev, &info))
+		return -ENOMEM;
+	dev->pci = virtio_pci_function(vdev);
+	return 0;
 }
 
 static void serial_pci_unrealize(struct device *dev)
 {
-	virtio_console_detach(dev->priv);
+	virtio_dev_detach(virtio_console_vdev(dev->priv));
 }
 
 static void serial_pci_destroy(struct device *dev)
