@@ -123,6 +123,8 @@ static void pci_enum_collect(struct pci_bus *bus, bool root, bool have64,
 				uint64_t gran = k == PCI_ENUM_IO ? PCI_BRIDGE_IO_ALIGN :
 					       PCI_BRIDGE_MEM_ALIGN;
 
+				if (need.size[k] < dev->subordinate->reserve[k])
+					need.size[k] = dev->subordinate->reserve[k];
 				if (!need.size[k])
 					continue;
 				pci_enum_push(l, (struct pci_enum_item){
@@ -162,7 +164,8 @@ static void pci_enum_size(struct pci_bus *bus, struct pci_enum_need *need, unsig
 
 	memset(need, 0, sizeof(*need));
 	pci_enum_collect(bus, false, false, &l, depth);
-	qsort(l.v, l.n, sizeof(*l.v), pci_enum_cmp);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), pci_enum_cmp);
 	for (i = 0; i < l.n; i++) {
 		const struct pci_enum_item *it = &l.v[i];
 
@@ -232,7 +235,8 @@ static int pci_enum_assign(struct pci_bus *bus, bool root, bool have64,
 		free(l.v);
 		return -ENOMEM;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), pci_enum_cmp);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), pci_enum_cmp);
 	for (k = 0; k < PCI_ENUM_NR; k++)
 		cur[k] = sp->base[k];
 	/* Windows nothing gets stay closed. */
