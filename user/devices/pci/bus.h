@@ -101,6 +101,12 @@ struct pci_bus {
 	/* A root bus: its host bridge and machine (both NULL in bare tests). */
 	struct pci_host *host;
 	const struct machine_services *ms;
+	/*
+	 * Bytes of I/O, memory and prefetchable window enumeration keeps open
+	 * behind this bus's bridge even when nothing is there yet: room for
+	 * hotplug (a root port's slot).
+	 */
+	uint64_t reserve[3];
 };
 
 void pci_bus_init(struct pci_bus *bus);

@@ -294,6 +294,13 @@ int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int d
 	return ret;
 }
 
+struct pci_host *pci_device_host(const struct pci_device *dev)
+{
+	struct pci_bus *root = dev->bus ? pci_bus_root(dev->bus) : NULL;
+
+	return root ? root->host : NULL;
+}
+
 int pci_host_plug(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn)
 {
 	struct pci_bus *root = pci_bus_root(bus);

@@ -107,6 +107,9 @@ int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int d
 int pci_host_plug(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn);
 void pci_host_unplug(struct pci_device *dev);
 
+/* The host dev's tree hangs from (its lock guards dev's config), or NULL. */
+struct pci_host *pci_device_host(const struct pci_device *dev);
+
 /*
  * Claim the BAR windows on the machine's MMIO and PIO buses: accesses there go
  * to the function whose BAR (as the guest programmed it, decoding on) holds
