@@ -141,7 +141,9 @@ static const struct opt_desc pcie_pci_bridge_props[] = {
 static int pci_bridge_dev_create(struct device *dev, const struct machine_services *ms,
 				 char *err, size_t errlen)
 {
-	const struct pci_bridge_conf *conf = dev->conf;
+	bool pcie = !strcmp(dev->type->name, "pcie-pci-bridge");
+	/* pcie-pci-bridge has no properties: its conf is not a pci_bridge_conf. */
+	const struct pci_bridge_conf *conf = pcie ? NULL : dev->conf;
 	struct pci_bridge_dev *b;
 
 	if (conf && conf->shpc) {
@@ -154,7 +156,7 @@ static int pci_bridge_dev_create(struct device *dev, const struct machine_servic
 		snprintf(err, errlen, "%s: out of memory", dev->type->name);
 		return -ENOMEM;
 	}
-	b->pcie = !strcmp(dev->type->name, "pcie-pci-bridge");
+	b->pcie = pcie;
 	dev->priv = b;
 	return 0;
 }
@@ -162,8 +164,8 @@ static int pci_bridge_dev_create(struct device *dev, const struct machine_servic
 static int pci_bridge_dev_realize(struct device *dev, const struct device_ctx *ctx, char *err,
 				  size_t errlen)
 {
-	const struct pci_bridge_conf *conf = dev->conf;
 	struct pci_bridge_dev *b = dev->priv;
+	const struct pci_bridge_conf *conf = b->pcie ? NULL : dev->conf;
 	const char *bus_id = dev->id[0] ? dev->id : dev->name;
 	int ret = 0;
 
