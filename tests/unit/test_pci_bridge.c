@@ -10,23 +10,42 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/device.h"
 #include "devices/pci/bridge.h"
 #include "devices/pci/host.h"
+#include "devices/pci/pcie.h"
 #include "fake_machine.h"
 
-/* bridge.o holds the registry types; device.c is not in every tree yet. */
+/*
+ * bridge.o holds the registry types; device.c is not in every tree yet. The
+ * stubs record what a type's realize asked of the core.
+ */
+static struct dev_bus stub_bus;
+static struct device *stub_owner;
+static unsigned int stub_adds, stub_dels;
+
 __attribute__((weak)) struct dev_bus *device_bus_add(struct devices *devs,
 						     struct device *owner, const char *id,
 						     enum dev_bus_kind kind, void *impl)
 {
-	return NULL;
+	memset(&stub_bus, 0, sizeof(stub_bus));
+	snprintf(stub_bus.id, sizeof(stub_bus.id), "%s", id);
+	stub_bus.kind = kind;
+	stub_bus.impl = impl;
+	stub_bus.owner = owner;
+	stub_owner = owner;
+	stub_adds++;
+	return &stub_bus;
 }
 
 __attribute__((weak)) void device_bus_del(struct devices *devs, struct dev_bus *bus)
 {
+	assert_ptr_equal(bus, &stub_bus);
+	stub_dels++;
 }
 
 #define ECAM	0xE0000000ULL
@@ -453,6 +472,89 @@ static void test_slotid(void **state)
 	assert_int_equal(br.pci.cfg.data[cap + 2], 0x20);
 }
 
+/* A registry type's instance as the core would make it (conf already filled). */
+static int type_new(const struct device_type *t, struct device *dev,
+		    const struct pci_bridge_conf *conf, char *err, size_t errlen)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->type = t;
+	snprintf(dev->id, sizeof(dev->id), "br1");
+	snprintf(dev->name, sizeof(dev->name), "br1");
+	dev->conf = calloc(1, t->conf_size ? t->conf_size : 1);
+	assert_non_null(dev->conf);
+	if (conf && t->conf_size)
+		memcpy(dev->conf, conf, sizeof(*conf));
+	return t->create(dev, &fm.ms, err, errlen);
+}
+
+static void type_free(struct device *dev)
+{
+	if (dev->type->unrealize && dev->pci)
+		dev->type->unrealize(dev);
+	if (dev->priv)
+		dev->type->destroy(dev);
+	free(dev->conf);
+}
+
+static void test_registry_types(void **state)
+{
+	struct devices devs = { 0 };
+	struct device_ctx ctx = { .ms = &fm.ms, .devs = &devs };
+	struct device dev;
+	struct pci_bridge_conf conf = { .shpc = true };
+	char err[128] = "";
+	unsigned int cap;
+	int exp;
+
+	assert_string_equal(pci_bridge_type.name, "pci-bridge");
+	assert_int_equal(pci_bridge_type.bus, DEV_BUS_PCI);
+	/* shpc=on is refused with a sentence; off is accepted. */
+	assert_int_equal(pci_bridge_type.conf_size, sizeof(struct pci_bridge_conf));
+	assert_non_null(pci_bridge_type.props);
+	assert_int_equal(type_new(&pci_bridge_type, &dev, &conf, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "shpc"));
+	type_free(&dev);
+	conf = (struct pci_bridge_conf){ .chassis_nr = 3 };
+	assert_int_equal(type_new(&pci_bridge_type, &dev, &conf, err, sizeof(err)), 0);
+	stub_adds = stub_dels = 0;
+	assert_int_equal(pci_bridge_type.realize(&dev, &ctx, err, sizeof(err)), 0);
+	assert_non_null(dev.pci);
+	assert_int_equal(stub_adds, 1);
+	assert_ptr_equal(stub_owner, &dev);
+	assert_string_equal(stub_bus.id, "br1");
+	assert_int_equal(stub_bus.kind, DEV_BUS_PCI);
+	assert_ptr_equal(stub_bus.impl, dev.pci->subordinate);
+	assert_false(stub_bus.pcie);
+	assert_int_equal(stub_bus.max_slot, 31);
+	assert_int_equal(pci_config_get(&dev.pci->cfg, PCI_VENDOR_ID, 4), 0x00011b36);
+	cap = pci_config_find_cap(&dev.pci->cfg, PCI_CAP_ID_SLOTID);
+	assert_int_not_equal(cap, 0);
+	assert_int_equal(dev.pci->cfg.data[cap + 3], 3);
+	/* The function works as a bridge on the host. */
+	assert_int_equal(pci_host_register(host, dev.pci, PCI_DEVFN(9, 0)), 0);
+	assert_int_equal(ecam_rd(0, PCI_DEVFN(9, 0), PCI_HEADER_TYPE, 1), PCI_HEADER_TYPE_BRIDGE);
+	pci_host_unplug(dev.pci);
+	type_free(&dev);
+	assert_int_equal(stub_dels, 1);
+
+	/* pcie-pci-bridge: no properties, a PCIe capability of type PCIe-to-PCI. */
+	assert_string_equal(pcie_pci_bridge_type.name, "pcie-pci-bridge");
+	assert_int_equal(type_new(&pcie_pci_bridge_type, &dev, NULL, err, sizeof(err)), 0);
+	assert_int_equal(pcie_pci_bridge_type.realize(&dev, &ctx, err, sizeof(err)), 0);
+	assert_int_equal(pci_config_get(&dev.pci->cfg, PCI_VENDOR_ID, 4), 0x000e1b36);
+	exp = (int)pci_config_find_cap(&dev.pci->cfg, PCI_CAP_ID_EXP);
+	assert_int_not_equal(exp, 0);
+	assert_int_equal(pci_config_get(&dev.pci->cfg, exp + PCI_EXP_FLAGS, 2) >> 4 & 0xf,
+			 PCI_EXP_TYPE_PCI_BRIDGE);
+	assert_int_equal(pci_config_find_cap(&dev.pci->cfg, PCI_CAP_ID_SLOTID), 0);
+	assert_false(stub_bus.pcie);
+	/* A realize after a reset builds the function afresh. */
+	pcie_pci_bridge_type.unrealize(&dev);
+	assert_int_equal(pcie_pci_bridge_type.realize(&dev, &ctx, err, sizeof(err)), 0);
+	type_free(&dev);
+	assert_int_equal(stub_dels, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secondary_bus_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_swizzle, setup, teardown),
 		cmocka_unit_test(test_slotid),
+		cmocka_unit_test_setup_teardown(test_registry_types, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/device.h"
@@ -19,20 +21,40 @@
 #include "devices/pci/root_port.h"
 #include "fake_machine.h"
 #include "lib/log.h"
+#include "lib/loop.h"
+
+/* The device core's side, as the registry type's realize and hot-plug use it. */
+static struct dev_bus stub_bus;
+static unsigned int stub_dels, unplug_dones;
+static struct device *unplugged_dev;
+static struct pci_device *stub_child;	/* what the core would take off the bus */
 
 __attribute__((weak)) struct dev_bus *device_bus_add(struct devices *devs,
 						     struct device *owner, const char *id,
 						     enum dev_bus_kind kind, void *impl)
 {
-	return NULL;
+	memset(&stub_bus, 0, sizeof(stub_bus));
+	snprintf(stub_bus.id, sizeof(stub_bus.id), "%s", id);
+	stub_bus.kind = kind;
+	stub_bus.impl = impl;
+	stub_bus.owner = owner;
+	return &stub_bus;
 }
 
 __attribute__((weak)) void device_bus_del(struct devices *devs, struct dev_bus *bus)
 {
+	stub_dels++;
 }
+
+static struct fake_machine fm;
 
 __attribute__((weak)) void device_unplug_done(struct device *dev)
 {
+	unplug_dones++;
+	unplugged_dev = dev;
+	if (stub_child)
+		pci_host_unplug(stub_child);
+	loop_stop(fm.ms.loop, 0);
 }
 
 #define ECAM	0xE0000000ULL
@@ -40,7 +62,6 @@ __attribute__((weak)) void device_unplug_done(struct device *dev)
 #define MEM64	0x400000000ULL
 #define RP	PCI_DEVFN(3, 0)
 
-static struct fake_machine fm;
 static struct pci_host *host;
 static struct pcie_root_port rp;
 static struct pci_device ep;
@@ -386,6 +407,84 @@ static void test_endpoint_cap(void **state)
 	assert_int_equal(pcie_ext_cap_add(&cfg, 1, 2, 0x1000), -ENOSPC);
 }
 
+static void loop_timeout(void *opaque)
+{
+	loop_stop(fm.ms.loop, 1);
+}
+
+/* pcie-root-port through its registry type and the bus ops the core calls. */
+static void test_registry_type(void **state)
+{
+	struct pcie_root_port_conf conf = { .chassis = 1, .slot = 9, .port = 2 };
+	struct devices devs = { 0 };
+	struct device_ctx ctx = { .ms = &fm.ms, .devs = &devs };
+	struct device dev, child;
+	struct loop_timer *t;
+	struct dev_bus *bus;
+	char err[128] = "";
+	unsigned int exp;
+	uint16_t ctl;
+
+	assert_string_equal(pcie_root_port_type.name, "pcie-root-port");
+	assert_int_equal(pcie_root_port_type.conf_size, sizeof(conf));
+	memset(&dev, 0, sizeof(dev));
+	memset(&child, 0, sizeof(child));
+	dev.type = &pcie_root_port_type;
+	snprintf(dev.id, sizeof(dev.id), "rp9");
+	snprintf(dev.name, sizeof(dev.name), "rp9");
+	dev.conf = &conf;
+	assert_int_equal(pcie_root_port_type.create(&dev, &fm.ms, err, sizeof(err)), 0);
+	assert_int_equal(pcie_root_port_type.realize(&dev, &ctx, err, sizeof(err)), 0);
+	bus = &stub_bus;
+	assert_string_equal(bus->id, "rp9");
+	assert_ptr_equal(bus->owner, &dev);
+	assert_ptr_equal(bus->impl, dev.pci->subordinate);
+	assert_true(bus->pcie);
+	assert_int_equal(bus->max_slot, 0);
+	assert_non_null(bus->ops);
+	assert_non_null(bus->ops->plugged);
+	assert_non_null(bus->ops->unplug_request);
+	exp = pci_config_find_cap(&dev.pci->cfg, PCI_CAP_ID_EXP);
+	assert_int_equal(pci_config_get(&dev.pci->cfg, exp + PCI_EXP_SLTCAP, 4) >> 19, 9);
+	assert_int_equal(pci_config_get(&dev.pci->cfg, exp + PCI_EXP_LNKCAP, 4) >> 24, 2);
+	assert_int_equal(pci_host_register(host, dev.pci, PCI_DEVFN(4, 0)), 0);
+	assert_int_equal(pci_host_place_bars(host), 0);
+
+	/* device_add on the port: the core plugs the function, then calls plugged. */
+	assert_int_equal(bus->ops->unplug_request(bus, &child, err, sizeof(err)), -ENODEV);
+	ep_init(&ep);
+	assert_int_equal(pci_host_plug(bus->impl, &ep, 0), 0);
+	assert_int_equal(bus->ops->plugged(bus, &child, err, sizeof(err)), 0);
+	assert_true(ecam_rd(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTSTA, 2) & PCI_EXP_SLTSTA_PDC);
+	/* device_del: button; a second request while one is pending is -EBUSY. */
+	assert_int_equal(bus->ops->unplug_request(bus, &child, err, sizeof(err)), 0);
+	assert_true(ecam_rd(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTSTA, 2) & PCI_EXP_SLTSTA_ABP);
+	assert_int_equal(bus->ops->unplug_request(bus, &child, err, sizeof(err)), -EBUSY);
+	/* The guest powers the slot off; the unplug completes on the main loop. */
+	stub_child = &ep;
+	unplug_dones = 0;
+	ctl = (uint16_t)ecam_rd(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTCTL, 2);
+	ecam_wr(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTCTL, 2, ctl | PCI_EXP_SLTCTL_PCC);
+	assert_int_equal(unplug_dones, 0);
+	t = loop_timer_new(fm.ms.loop, loop_timeout, NULL);
+	assert_non_null(t);
+	assert_int_equal(loop_timer_arm(t, 2000000000ULL, 0), 0);
+	assert_int_equal(loop_run(fm.ms.loop), 0);
+	loop_timer_free(t);
+	assert_int_equal(unplug_dones, 1);
+	assert_ptr_equal(unplugged_dev, &child);
+	assert_null(ep.bus);
+	assert_false(ecam_rd(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTSTA, 2) & PCI_EXP_SLTSTA_PDS);
+	assert_true(ecam_rd(0, PCI_DEVFN(4, 0), exp + PCI_EXP_SLTSTA, 2) & PCI_EXP_SLTSTA_DLLSC);
+	stub_child = NULL;
+
+	pci_host_unplug(dev.pci);
+	stub_dels = 0;
+	pcie_root_port_type.unrealize(&dev);
+	assert_int_equal(stub_dels, 1);
+	pcie_root_port_type.destroy(&dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_slot_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcie_pci_bridge_behind_port, setup, teardown),
 		cmocka_unit_test(test_endpoint_cap),
+		cmocka_unit_test_setup_teardown(test_registry_type, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

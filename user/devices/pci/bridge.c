@@ -115,11 +115,6 @@ int pci_bridge_add_slotid(struct pci_bridge *br, uint8_t chassis_nr)
 #define PCI_BRIDGE_DEVICE	0x0001
 #define PCIE_PCI_BRIDGE_DEVICE	0x000e
 
-struct pci_bridge_conf {
-	uint8_t chassis_nr;
-	bool shpc;
-};
-
 struct pci_bridge_dev {
 	struct pci_bridge br;
 	struct dev_bus *child;

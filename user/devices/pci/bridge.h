@@ -33,6 +33,19 @@ void pci_bridge_init(struct pci_bridge *br, const char *name, uint16_t vendor,
 /* Power-on state of the bridge registers, and reset of everything behind it. */
 void pci_bridge_reset(struct pci_bridge *br);
 
+/*
+ * The registry types (bridge.c): QEMU's pci-bridge (conf: struct
+ * pci_bridge_conf) and pcie-pci-bridge (no properties).
+ */
+struct pci_bridge_conf {
+	uint8_t chassis_nr;		/* chassis_nr=, 0: no Slot ID capability */
+	bool shpc;			/* shpc=, only off */
+};
+
+struct device_type;
+extern const struct device_type pci_bridge_type;
+extern const struct device_type pcie_pci_bridge_type;
+
 /* Add the Slot ID capability (chassis number, slots first 1, FIC) at init. */
 int pci_bridge_add_slotid(struct pci_bridge *br, uint8_t chassis_nr);
 

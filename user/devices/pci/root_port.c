@@ -222,12 +222,6 @@ void pcie_root_port_unplugged(struct pcie_root_port *rp)
 
 /* ---- the registry type: pcie-root-port ---- */
 
-struct pcie_root_port_conf {
-	uint8_t chassis;
-	uint16_t slot;
-	uint8_t port;
-};
-
 struct pcie_root_port_dev {
 	struct pcie_root_port rp;
 	const struct machine_services *ms;

@@ -32,6 +32,16 @@ struct pcie_root_port {
 	void *opaque;
 };
 
+/* The registry type (root_port.c): QEMU's pcie-root-port, conf below. */
+struct pcie_root_port_conf {
+	uint8_t chassis;		/* chassis= */
+	uint16_t slot;			/* slot=: physical slot number, 0..8191 */
+	uint8_t port;			/* port=: port number in Link Capabilities */
+};
+
+struct device_type;
+extern const struct device_type pcie_root_port_type;
+
 /*
  * A root port with physical slot number slot (0..8191) and port number port
  * (Link Capabilities). The slot starts powered, indicators per presence.
