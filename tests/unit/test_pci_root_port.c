@@ -249,7 +249,9 @@ static void test_pciehp_flow(void **state)
 	/* Edge: while events are unacknowledged a new one sends nothing. */
 	pcie_root_port_plugged(&rp);
 	assert_int_equal(fm.nr_msi, 3);
-	ack(PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_DLLSC);
+	/* Into a powered-off slot the button is pressed too. */
+	assert_true(sltsta() & PCI_EXP_SLTSTA_ABP);
+	ack(PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_DLLSC | PCI_EXP_SLTSTA_ABP);
 	/* pciehp_power_on_slot, indicators on; the device answers on bus 1. */
 	write_cmd((sltctl() & ~PCI_EXP_SLTCTL_PCC & ~PCI_EXP_SLTCTL_PIC) | 0x0100);
 	assert_int_equal(fm.nr_msi, 4);
@@ -333,6 +335,8 @@ static void test_guest_power_off_without_request(void **state)
 	ep_init(&ep);
 	assert_int_equal(pci_host_plug(&rp.br.sec, &ep, 0), 0);
 	pcie_root_port_plugged(&rp);
+	/* Into a powered slot the button is not pressed (it would mean "off"). */
+	assert_false(sltsta() & PCI_EXP_SLTSTA_ABP);
 	write_cmd(sltctl() | PCI_EXP_SLTCTL_PCC);
 	assert_int_equal(power_offs, 0);
 	/* A request with the power already off completes at once. */

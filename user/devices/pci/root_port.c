@@ -185,7 +185,14 @@ void pcie_root_port_plugged(struct pcie_root_port *rp)
 	rp_lock(rp, &h);
 	rp->unplug_requested = false;
 	rp_sync_presence(rp);
-	rp_event(rp, PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_DLLSC);
+	/*
+	 * pciehp enables DLLSCE (and, with a button, ABPE rather than PDCE):
+	 * the link change is what it acts on. Into a powered-off slot the button
+	 * is pressed too, as QEMU does, for guests that wait for it to power on;
+	 * never into a powered one, where it would mean "switch off".
+	 */
+	rp_event(rp, PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_DLLSC |
+		 (rp_get(rp, PCI_EXP_SLTCTL) & PCI_EXP_SLTCTL_PCC ? PCI_EXP_SLTSTA_ABP : 0));
 	rp_unlock(h);
 }
 

@@ -55,7 +55,8 @@ bool pcie_root_port_present(const struct pcie_root_port *rp);
 /*
  * Hot-plug side (main thread, takes the host lock): a device now sits on the
  * secondary bus: Presence Detect and Link Active set, Presence Detect Changed
- * and DLL State Changed signalled.
+ * and DLL State Changed signalled (and Attention Button Pressed when the
+ * guest had powered the slot off).
  */
 void pcie_root_port_plugged(struct pcie_root_port *rp);
 /*
