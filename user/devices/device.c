@@ -9,6 +9,7 @@
 
 #include "devices/device.h"
 #include "devices/pci/bus.h"
+#include "devices/pci/host.h"
 #include "lib/errmsg.h"
 #include "lib/log.h"
 
@@ -236,7 +237,7 @@ static int dev_pci_plug(struct devices *devs, struct device *dev, struct dev_bus
 		devfn = (int)PCI_DEVFN(s, 0);
 	}
 	dev->pci->ms = devs->ms;
-	ret = pci_bus_register(pb, dev->pci, (unsigned int)devfn);
+	ret = pci_host_plug(pb, dev->pci, (unsigned int)devfn);
 	if (ret)
 		return errmsg_set(err, errlen, ret, "%s: cannot put it on bus '%s': %s",
 				  dev->name, b->id, strerror(-ret));
@@ -251,7 +252,7 @@ static void dev_pci_unplug(struct device *dev)
 		return;
 	pb = dev->bus->impl;
 	if (pci_bus_find(pb, dev->pci->devfn) == dev->pci)
-		pci_bus_unregister(pb, dev->pci);
+		pci_host_unplug(dev->pci);
 }
 
 static int dev_realize_one(struct devices *devs, struct device *dev, bool hotplug, char *err,

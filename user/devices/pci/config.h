@@ -63,6 +63,8 @@ struct pci_config {
 	struct pci_bar bars[PCI_NR_BARS];
 	uint8_t last_cap;		/* offset of the last capability, 0: none */
 	uint16_t cap_free;		/* first free byte for the next capability */
+	uint16_t ext_last;		/* the last extended capability (0x100+), 0: none */
+	uint16_t ext_free;		/* first free byte in extended space, 0: 0x100 */
 };
 
 /*

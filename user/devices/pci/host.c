@@ -1,12 +1,15 @@
 /*
  * keel's PCI host bridge: config mechanism #1 at 0xCF8/0xCFC (PCI Local Bus 3.0
- * ch. 3.2.2.3.2) and the ECAM window (PCIe 4.0 ch. 7.2.2) onto bus 0; BAR
- * placement (PCI Firmware 3.0 ch. 3.5) and BAR decoding (ch. 6.2.5) in the windows.
+ * ch. 3.2.2.3.2) and the ECAM window (PCIe 4.0 ch. 7.2.2) onto the tree of
+ * buses (PCI-to-PCI Bridge 1.2 ch. 3.1.2.1: type 1 cycles go down to the bus
+ * they name); BAR decoding (ch. 6.2.5) in the windows, through the bridges.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/pci/bridge_window.h"
+#include "devices/pci/enum.h"
 #include "devices/pci/host.h"
 #include "lib/log.h"
 
@@ -86,34 +89,61 @@ static void pci_host_addr_write(void *dev, uint64_t off, const void *data,
 
 static void pci_host_update_decode(struct pci_host *h);
 
-/* Did a config write touch COMMAND or a BAR? Then what decodes may have changed. */
-static void pci_host_cfg_written(struct pci_host *h, unsigned int reg, unsigned int size)
+/*
+ * Did a config write touch COMMAND, a BAR or (type 1) a bridge's bus numbers,
+ * windows or control? Then what decodes may have changed.
+ */
+static void pci_host_cfg_written(struct pci_host *h, const struct pci_device *dev,
+				 unsigned int reg, unsigned int size)
 {
+	unsigned int end = PCI_BAR0 + 4 * PCI_NR_BARS;
+
+	if (!dev)
+		return;
+	if (pci_config_is_bridge(&dev->cfg))
+		end = PCI_BRIDGE_CONTROL + 2;
 	if ((reg < PCI_COMMAND + 2 && reg + size > PCI_COMMAND) ||
-	    (reg < PCI_BAR0 + 4 * PCI_NR_BARS && reg + size > PCI_BAR0))
+	    (reg < end && reg + size > PCI_BAR0))
 		pci_host_update_decode(h);
 }
 
-/* The function the address register selects on bus 0, or -1. */
-static int pci_host_cf8_devfn(uint32_t addr)
+/* The bus the address register selects, and its devfn; NULL if none. */
+static struct pci_bus *pci_host_cf8_bus(struct pci_host *h, uint32_t addr)
 {
-	if (!(addr & CF8_ENABLE) || CF8_BUS(addr) != 0)
-		return -1;
-	return (int)CF8_DEVFN(addr);
+	if (!(addr & CF8_ENABLE))
+		return NULL;
+	return pci_bus_route(&h->bus, CF8_BUS(addr));
+}
+
+/* One config read or write of bus/devfn at reg, h->lock held. */
+static uint32_t pci_host_cfg_rd(struct pci_bus *bus, unsigned int devfn, unsigned int reg,
+				unsigned int size)
+{
+	if (!bus)
+		return pci_host_ones(size);
+	return pci_bus_cfg_read(bus, devfn, reg, size);
+}
+
+static void pci_host_cfg_wr(struct pci_host *h, struct pci_bus *bus, unsigned int devfn,
+			    unsigned int reg, unsigned int size, uint32_t v)
+{
+	if (!bus)
+		return;
+	pci_bus_cfg_write(bus, devfn, reg, size, v);
+	pci_host_cfg_written(h, pci_bus_find(bus, devfn), reg, size);
 }
 
 static void pci_host_data_read(void *dev, uint64_t off, void *data, unsigned int size)
 {
 	struct pci_host *h = dev;
 	uint32_t v = pci_host_ones(size);
-	int devfn;
 
 	pthread_mutex_lock(&h->lock);
-	devfn = pci_host_cf8_devfn(h->config_addr);
 	/* A byte lane access must stay inside the data dword and be aligned. */
-	if (devfn >= 0 && off < 4 && size <= 4 - off && !(off & (size - 1)))
-		v = pci_bus_cfg_read(&h->bus, (unsigned int)devfn,
-				     CF8_REG(h->config_addr) + (unsigned int)off, size);
+	if (off < 4 && size <= 4 - off && !(off & (size - 1)))
+		v = pci_host_cfg_rd(pci_host_cf8_bus(h, h->config_addr),
+				    CF8_DEVFN(h->config_addr),
+				    CF8_REG(h->config_addr) + (unsigned int)off, size);
 	pthread_mutex_unlock(&h->lock);
 	pci_host_store(data, size, v);
 }
@@ -122,17 +152,13 @@ static void pci_host_data_write(void *dev, uint64_t off, const void *data,
 				unsigned int size)
 {
 	struct pci_host *h = dev;
-	int devfn;
 
 	pthread_mutex_lock(&h->lock);
-	devfn = pci_host_cf8_devfn(h->config_addr);
-	if (devfn >= 0 && off < 4 && size <= 4 - off && !(off & (size - 1)))
-	{
-		pci_bus_cfg_write(&h->bus, (unsigned int)devfn,
-				  CF8_REG(h->config_addr) + (unsigned int)off, size,
-				  pci_host_load(data, size));
-		pci_host_cfg_written(h, CF8_REG(h->config_addr) + (unsigned int)off, size);
-	}
+	if (off < 4 && size <= 4 - off && !(off & (size - 1)))
+		pci_host_cfg_wr(h, pci_host_cf8_bus(h, h->config_addr),
+				CF8_DEVFN(h->config_addr),
+				CF8_REG(h->config_addr) + (unsigned int)off, size,
+				pci_host_load(data, size));
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -146,20 +172,22 @@ static const struct io_ops pci_host_data_ops = {
 	.write = pci_host_data_write,
 };
 
-static bool pci_host_ecam_ok(uint64_t off, unsigned int size)
+static bool pci_host_ecam_ok(const struct pci_host *h, uint64_t off, unsigned int size)
 {
 	return (size == 1 || size == 2 || size == 4) && !(off & (size - 1)) &&
-	       off < PCI_ECAM_BUS_SIZE;
+	       off < PCI_ECAM_SIZE(h->ecam_buses);
 }
 
+/* ECAM offset: bus in bits 27:20, devfn in 19:12, register in 11:0. */
 static void pci_host_ecam_read(void *dev, uint64_t off, void *data, unsigned int size)
 {
 	struct pci_host *h = dev;
 	uint32_t v = pci_host_ones(size);
 
 	pthread_mutex_lock(&h->lock);
-	if (pci_host_ecam_ok(off, size))
-		v = pci_bus_cfg_read(&h->bus, (unsigned int)(off >> 12), off & 0xfff, size);
+	if (pci_host_ecam_ok(h, off, size))
+		v = pci_host_cfg_rd(pci_bus_route(&h->bus, (unsigned int)(off >> 20)),
+				    (unsigned int)(off >> 12) & 0xff, off & 0xfff, size);
 	else
 		pci_host_bad_access(h, "ECAM read", off, size);
 	pthread_mutex_unlock(&h->lock);
@@ -172,11 +200,11 @@ static void pci_host_ecam_write(void *dev, uint64_t off, const void *data,
 	struct pci_host *h = dev;
 
 	pthread_mutex_lock(&h->lock);
-	if (pci_host_ecam_ok(off, size)) {
-		pci_bus_cfg_write(&h->bus, (unsigned int)(off >> 12), off & 0xfff, size,
-				  pci_host_load(data, size));
-		pci_host_cfg_written(h, off & 0xfff, size);
-	} else
+	if (pci_host_ecam_ok(h, off, size))
+		pci_host_cfg_wr(h, pci_bus_route(&h->bus, (unsigned int)(off >> 20)),
+				(unsigned int)(off >> 12) & 0xff, off & 0xfff, size,
+				pci_host_load(data, size));
+	else
 		pci_host_bad_access(h, "ECAM write", off, size);
 	pthread_mutex_unlock(&h->lock);
 }
@@ -186,41 +214,28 @@ static const struct io_ops pci_host_ecam_ops = {
 	.write = pci_host_ecam_write,
 };
 
-/* A function went away while the guest runs: drop its decodes. */
-static void pci_host_bus_changed(void *opaque)
+static struct pci_host *pci_host_create(const struct machine_services *ms,
+					uint64_t ecam_base, unsigned int nr_buses,
+					unsigned int max_bus)
 {
-	struct pci_host *h = opaque;
-	unsigned int devfn, i;
+	struct pci_host *h;
 
-	pthread_mutex_lock(&h->lock);
-	for (devfn = 0; devfn < PCI_SLOTS * PCI_FUNCS; devfn++)
-		if (!h->bus.devs[devfn])
-			for (i = 0; i < PCI_NR_BARS; i++)
-				h->mapped[devfn][i] = 0;
-	if (h->decodes)
-		pci_host_update_decode(h);
-	pthread_mutex_unlock(&h->lock);
-}
-
-struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_base)
-{
-	struct pci_host *h = calloc(1, sizeof(*h));
-
+	if (nr_buses < 1 || nr_buses > PCI_MAX_BUSES) {
+		log_err("pci-host: an ECAM window of %u buses (1 to 256 are possible)", nr_buses);
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->ms = ms;
 	h->ecam_base = ecam_base;
-	h->decodes = calloc(PCI_SLOTS * PCI_FUNCS * PCI_NR_BARS, sizeof(*h->decodes));
-	if (!h->decodes) {
-		free(h);
-		return NULL;
-	}
+	h->ecam_buses = nr_buses;
+	h->max_bus = max_bus;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_rwlock_init(&h->decode_lock, NULL);
 	pci_bus_init(&h->bus);
-	h->bus.lock = &h->lock;
-	h->bus.changed = pci_host_bus_changed;
-	h->bus.changed_opaque = h;
+	h->bus.host = h;
+	h->bus.ms = ms;
 	h->bridge.name = "pci-host";
 	pci_config_init(&h->bridge.cfg, PCI_HOST_VENDOR, PCI_HOST_DEVICE, PCI_HOST_CLASS,
 			0x02, PCI_HEADER_TYPE_NORMAL);
@@ -230,13 +245,24 @@ struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_b
 	pci_bus_register(&h->bus, &h->bridge, PCI_DEVFN(0, 0));
 	if (machine_pio_add(ms, PCI_HOST_CONFIG_ADDR, 4, &pci_host_addr_ops, h) < 0 ||
 	    machine_pio_add(ms, PCI_HOST_CONFIG_DATA, 4, &pci_host_data_ops, h) < 0 ||
-	    machine_mmio_add(ms, ecam_base, PCI_ECAM_BUS_SIZE, &pci_host_ecam_ops, h) < 0) {
+	    machine_mmio_add(ms, ecam_base, PCI_ECAM_SIZE(nr_buses), &pci_host_ecam_ops, h) < 0) {
 		log_err("pci-host: cannot claim 0xcf8-0xcff or the ECAM window at %#llx",
 			(unsigned long long)ecam_base);
 		pci_host_free(h);
 		return NULL;
 	}
 	return h;
+}
+
+struct pci_host *pci_host_new_ecam(const struct machine_services *ms, uint64_t ecam_base,
+				   unsigned int nr_buses)
+{
+	return pci_host_create(ms, ecam_base, nr_buses, nr_buses ? nr_buses - 1 : 0);
+}
+
+struct pci_host *pci_host_new(const struct machine_services *ms, uint64_t ecam_base)
+{
+	return pci_host_create(ms, ecam_base, 1, PCI_MAX_BUSES - 1);
 }
 
 void pci_host_free(struct pci_host *h)
@@ -258,9 +284,69 @@ void pci_host_set_cf9(struct pci_host *h, const struct io_ops *ops, void *dev)
 
 int pci_host_register(struct pci_host *h, struct pci_device *dev, unsigned int devfn)
 {
+	int ret;
+
+	pthread_mutex_lock(&h->lock);
 	if (dev)
 		dev->ms = h->ms;
-	return pci_bus_register(&h->bus, dev, devfn);
+	ret = pci_bus_register(&h->bus, dev, devfn);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+struct pci_host *pci_device_host(const struct pci_device *dev)
+{
+	struct pci_bus *root = dev->bus ? pci_bus_root(dev->bus) : NULL;
+
+	return root ? root->host : NULL;
+}
+
+int pci_host_plug(struct pci_bus *bus, struct pci_device *dev, unsigned int devfn)
+{
+	struct pci_bus *root = pci_bus_root(bus);
+	struct pci_host *h = root ? root->host : NULL;
+	int ret;
+
+	if (!h)
+		return pci_bus_register(bus, dev, devfn);
+	pthread_mutex_lock(&h->lock);
+	ret = pci_bus_register(bus, dev, devfn);
+	if (!ret)
+		pci_host_update_decode(h);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+static void pci_host_unmap(struct pci_device *dev, void *opaque)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		if (!dev->mapped[i])
+			continue;
+		dev->mapped[i] = 0;
+		if (dev->bar_mapped)
+			dev->bar_mapped(dev, i, 0);
+	}
+}
+
+void pci_host_unplug(struct pci_device *dev)
+{
+	struct pci_bus *root = dev->bus ? pci_bus_root(dev->bus) : NULL;
+	struct pci_host *h = root ? root->host : NULL;
+
+	if (!h) {
+		pci_bus_unregister(dev);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	pci_bus_unregister(dev);
+	pci_host_update_decode(h);
+	/* Off the tree, nobody else tells what was behind it to stop decoding. */
+	pci_host_unmap(dev, NULL);
+	if (dev->subordinate)
+		pci_bus_for_each(dev->subordinate, pci_host_unmap, NULL);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- BAR decoding and dispatch ---- */
@@ -276,12 +362,29 @@ static bool pci_host_in_window(const struct pci_window *w, uint64_t addr, uint64
 	return w->size && size <= w->size && addr >= w->base && addr - w->base <= w->size - size;
 }
 
+/* Do the bridges above dev, up to h's root bus, all forward the range? */
+static bool pci_host_forwarded(const struct pci_host *h, const struct pci_device *dev,
+			       uint64_t addr, uint64_t size, bool io)
+{
+	const struct pci_bus *bus = dev->bus;
+	unsigned int depth = 0;
+
+	while (bus && bus->self) {
+		if (++depth > PCI_MAX_BUSES ||
+		    !pci_bridge_forwards(&bus->self->cfg, addr, size, io))
+			return false;
+		bus = bus->self->bus;
+	}
+	return bus == &h->bus;
+}
+
 /* Where BAR idx of dev decodes now, or 0. h->lock held. */
 static uint64_t pci_host_bar_decode(const struct pci_host *h, const struct pci_device *dev,
 				    unsigned int idx)
 {
 	const struct pci_bar *bar = &dev->cfg.bars[idx];
 	uint32_t cmd = pci_config_get(&dev->cfg, PCI_COMMAND, 2);
+	bool io = bar->flags & PCI_BAR_IO;
 	uint64_t addr;
 
 	if (!bar->size)
@@ -289,64 +392,90 @@ static uint64_t pci_host_bar_decode(const struct pci_host *h, const struct pci_d
 	addr = pci_config_bar_addr(&dev->cfg, idx);
 	if (!addr)
 		return 0;
-	if (bar->flags & PCI_BAR_IO)
-		return (cmd & PCI_COMMAND_IO) && pci_host_in_window(&h->win.io, addr, bar->size) ?
-		       addr : 0;
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		return 0;
-	/* A BAR being sized (all-ones) or parked outside the windows decodes nothing. */
-	if (pci_host_in_window(&h->win.mem32, addr, bar->size) ||
-	    pci_host_in_window(&h->win.mem64, addr, bar->size))
-		return addr;
-	return 0;
+	if (io) {
+		if (!(cmd & PCI_COMMAND_IO) || !pci_host_in_window(&h->win.io, addr, bar->size))
+			return 0;
+	} else {
+		if (!(cmd & PCI_COMMAND_MEMORY))
+			return 0;
+		/* A BAR being sized (all-ones) or parked outside the windows decodes nothing. */
+		if (!pci_host_in_window(&h->win.mem32, addr, bar->size) &&
+		    !pci_host_in_window(&h->win.mem64, addr, bar->size))
+			return 0;
+	}
+	return pci_host_forwarded(h, dev, addr, bar->size, io) ? addr : 0;
+}
+
+static void pci_host_count_bars(struct pci_device *dev, void *opaque)
+{
+	unsigned int *n = opaque, i;
+
+	for (i = 0; i < PCI_NR_BARS; i++)
+		*n += dev->cfg.bars[i].size != 0;
+}
+
+static void pci_host_add_decodes(struct pci_device *dev, void *opaque)
+{
+	struct pci_host *h = opaque;
+	unsigned int i;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		uint64_t addr = pci_host_bar_decode(h, dev, i);
+
+		if (!addr || h->nr_decodes >= h->decodes_cap)
+			continue;
+		h->decodes[h->nr_decodes++] = (struct pci_decode){
+			.base = addr, .size = dev->cfg.bars[i].size, .dev = dev, .idx = i,
+			.io = dev->cfg.bars[i].flags & PCI_BAR_IO,
+		};
+	}
+}
+
+static void pci_host_tell_mapped(struct pci_device *dev, void *opaque)
+{
+	struct pci_host *h = opaque;
+	unsigned int i;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		uint64_t addr = pci_host_bar_decode(h, dev, i), old = dev->mapped[i];
+
+		if (addr == old)
+			continue;
+		dev->mapped[i] = addr;
+		if (dev->bar_mapped && old)
+			dev->bar_mapped(dev, i, 0);
+		if (dev->bar_mapped && addr)
+			dev->bar_mapped(dev, i, addr);
+	}
 }
 
 /*
- * Recompute what decodes where after a COMMAND or BAR change (h->lock held):
- * rebuild the dispatch table, then tell each device whose BAR stopped, moved
- * or started decoding (outside decode_lock: it may register ioeventfds).
+ * Recompute what decodes where after a COMMAND, BAR or bridge window change
+ * (h->lock held): rebuild the dispatch table, then tell each device whose BAR
+ * stopped, moved or started decoding (outside decode_lock: it may register
+ * ioeventfds).
  */
 static void pci_host_update_decode(struct pci_host *h)
 {
-	unsigned int devfn, i, n = 0;
+	unsigned int n = 0;
 
+	pci_bus_for_each(&h->bus, pci_host_count_bars, &n);
 	pthread_rwlock_wrlock(&h->decode_lock);
-	for (devfn = 0; devfn < PCI_SLOTS * PCI_FUNCS; devfn++) {
-		struct pci_device *dev = h->bus.devs[devfn];
+	if (n > h->decodes_cap) {
+		struct pci_decode *d = realloc(h->decodes, n * sizeof(*d));
 
-		if (!dev)
-			continue;
-		for (i = 0; i < PCI_NR_BARS; i++) {
-			uint64_t addr = pci_host_bar_decode(h, dev, i);
-
-			if (!addr)
-				continue;
-			h->decodes[n++] = (struct pci_decode){
-				.base = addr, .size = dev->cfg.bars[i].size, .dev = dev, .idx = i,
-				.io = dev->cfg.bars[i].flags & PCI_BAR_IO,
-			};
+		if (d) {
+			h->decodes = d;
+			h->decodes_cap = n;
+		} else {
+			log_err("pci-host: out of memory for the BAR dispatch table");
 		}
 	}
-	h->nr_decodes = n;
+	h->nr_decodes = 0;
+	pci_bus_for_each(&h->bus, pci_host_add_decodes, h);
 	pthread_rwlock_unlock(&h->decode_lock);
 
-	for (devfn = 0; devfn < PCI_SLOTS * PCI_FUNCS; devfn++) {
-		struct pci_device *dev = h->bus.devs[devfn];
-
-		if (!dev)
-			continue;
-		for (i = 0; i < PCI_NR_BARS; i++) {
-			uint64_t addr = pci_host_bar_decode(h, dev, i), old = h->mapped[devfn][i];
-
-			if (addr == old)
-				continue;
-			h->mapped[devfn][i] = addr;
-			if (dev->bar_mapped && old)
-				dev->bar_mapped(dev, i, 0);
-			if (dev->bar_mapped && addr)
-				dev->bar_mapped(dev, i, addr);
-		}
-	}
+	pci_bus_for_each(&h->bus, pci_host_tell_mapped, h);
 }
 
 /* The decode holding [addr, addr + size), copied out; false if none does. */
@@ -442,109 +571,16 @@ fail:
 	return ret;
 }
 
-/* ---- BAR placement ---- */
-
-enum pci_place_kind {
-	PCI_PLACE_IO,
-	PCI_PLACE_MEM32,
-	PCI_PLACE_MEM64,
-	PCI_PLACE_NR,
-};
-
-struct pci_place {
-	struct pci_device *dev;
-	unsigned int idx;
-	uint64_t size;
-	enum pci_place_kind kind;
-};
-
-static const char *const pci_place_names[PCI_PLACE_NR] = { "I/O", "32-bit memory",
-							    "64-bit memory" };
-
-/* Window kind, then largest first, then bus order: deterministic. */
-static int pci_place_cmp(const void *a, const void *b)
-{
-	const struct pci_place *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
-	if (x->dev->devfn != y->dev->devfn)
-		return x->dev->devfn < y->dev->devfn ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static void pci_place_write(struct pci_place *p, uint64_t addr)
-{
-	struct pci_config *cfg = &p->dev->cfg;
-	const struct pci_bar *bar = &cfg->bars[p->idx];
-	unsigned int off = PCI_BAR0 + 4 * p->idx;
-	uint32_t cmd = pci_config_get(cfg, PCI_COMMAND, 2);
-
-	pci_config_set(cfg, off, 4, (uint32_t)addr | bar->flags);
-	if (bar->flags & PCI_BAR_MEM64)
-		pci_config_set(cfg, off + 4, 4, (uint32_t)(addr >> 32));
-	cmd |= bar->flags & PCI_BAR_IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
-	pci_config_set(cfg, PCI_COMMAND, 2, cmd);
-}
+/* ---- enumeration ---- */
 
 int pci_host_place_bars(struct pci_host *h)
 {
-	const struct pci_window *wins[PCI_PLACE_NR] = { &h->win.io, &h->win.mem32,
-							 &h->win.mem64 };
-	uint64_t cursor[PCI_PLACE_NR];
-	struct pci_place *p;
-	unsigned int devfn, i, n = 0;
-	int ret = 0;
+	int ret, ret2;
 
-	p = calloc(PCI_SLOTS * PCI_FUNCS * PCI_NR_BARS, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
 	pthread_mutex_lock(&h->lock);
-	for (devfn = 0; devfn < PCI_SLOTS * PCI_FUNCS; devfn++) {
-		struct pci_device *dev = h->bus.devs[devfn];
-
-		if (!dev)
-			continue;
-		for (i = 0; i < PCI_NR_BARS; i++) {
-			const struct pci_bar *bar = &dev->cfg.bars[i];
-			enum pci_place_kind kind = PCI_PLACE_MEM32;
-
-			if (!bar->size)
-				continue;
-			if (bar->flags & PCI_BAR_IO)
-				kind = PCI_PLACE_IO;
-			else if ((bar->flags & PCI_BAR_MEM64) && h->win.mem64.size)
-				kind = PCI_PLACE_MEM64;
-			p[n++] = (struct pci_place){ .dev = dev, .idx = i, .size = bar->size,
-						     .kind = kind };
-		}
-	}
-	qsort(p, n, sizeof(*p), pci_place_cmp);
-	for (i = 0; i < PCI_PLACE_NR; i++)
-		cursor[i] = wins[i]->base;
-	for (i = 0; i < n; i++) {
-		const struct pci_window *w = wins[p[i].kind];
-		uint64_t addr = (cursor[p[i].kind] + p[i].size - 1) & ~(p[i].size - 1);
-
-		/* Sizes are powers of two, so aligned-up cursor never wraps below it. */
-		if (addr < cursor[p[i].kind] || !pci_host_in_window(w, addr, p[i].size)) {
-			log_err("%s: no room for BAR%u (%llu bytes) in the PCI %s window [%#llx, %#llx)",
-				p[i].dev->name ? p[i].dev->name : "pci", p[i].idx,
-				(unsigned long long)p[i].size, pci_place_names[p[i].kind],
-				(unsigned long long)w->base,
-				(unsigned long long)(w->base + w->size));
-			ret = -ENOSPC;
-			break;
-		}
-		pci_place_write(&p[i], addr);
-		log_debug("%s: BAR%u (%llu bytes) at %#llx", p[i].dev->name ? p[i].dev->name : "pci",
-			  p[i].idx, (unsigned long long)p[i].size, (unsigned long long)addr);
-		cursor[p[i].kind] = addr + p[i].size;
-	}
+	ret = pci_enum_buses(&h->bus, h->max_bus);
+	ret2 = pci_enum_place(&h->bus, &h->win);
 	pci_host_update_decode(h);
 	pthread_mutex_unlock(&h->lock);
-	free(p);
-	return ret;
+	return ret ? ret : ret2;
 }

@@ -66,6 +66,19 @@ int pci_msi_message(const struct pci_config *cfg, unsigned int cap, unsigned int
 	return 0;
 }
 
+int pci_msi_notify(const struct pci_config *cfg, unsigned int cap, unsigned int vector,
+		   const struct machine_services *ms)
+{
+	struct pci_msi_msg msg;
+	int ret = pci_msi_message(cfg, cap, vector, &msg);
+
+	if (ret)
+		return ret;
+	if (!ms || !ms->msi_send)
+		return -ENODEV;
+	return machine_msi_send(ms, msg.addr, msg.data);
+}
+
 int pci_msix_add(struct pci_config *cfg, unsigned int nr_vectors, unsigned int table_bar,
 		 uint32_t table_off, unsigned int pba_bar, uint32_t pba_off)
 {

@@ -6,6 +6,7 @@
 #ifndef KEEL_DEVICES_PCI_MSI_H
 #define KEEL_DEVICES_PCI_MSI_H
 
+#include "devices/machine.h"
 #include "devices/pci/config.h"
 
 #define PCI_CAP_ID_MSI		0x05
@@ -47,6 +48,14 @@ unsigned int pci_msi_nr_enabled(const struct pci_config *cfg, unsigned int cap);
 /* The message for vector (low data bits replaced, ch. 6.8.3.4); -EINVAL if off. */
 int pci_msi_message(const struct pci_config *cfg, unsigned int cap, unsigned int vector,
 		    struct pci_msi_msg *msg);
+
+/*
+ * Deliver vector of the MSI capability at cap now (machine_msi_send); -EINVAL
+ * while MSI is off or vector is beyond what the guest enabled, else what
+ * the machine returns. For devices with a few rare interrupts (hotplug).
+ */
+int pci_msi_notify(const struct pci_config *cfg, unsigned int cap, unsigned int vector,
+		   const struct machine_services *ms);
 
 /*
  * MSI-X with nr_vectors (1..2048), the table at table_off in BAR table_bar and the
