@@ -240,6 +240,8 @@ static void test_board_build(void **state)
 	struct machine *m = calloc(1, sizeof(*m));
 	struct fake_machine bfm;
 	struct dev_bus *root;
+	struct opts o;
+	char err[256];
 	unsigned int i;
 	bool reserved = false;
 
@@ -264,6 +266,23 @@ static void test_board_build(void **state)
 		    m->mem.e820[i].type == E820_RESERVED)
 			reserved = true;
 	assert_true(reserved);
+
+	/* --device virtio-rng-pci,bus=pcie.0, and one without bus=: both on pcie.0. */
+	assert_int_equal(opts_parse(&o, "virtio-rng-pci,bus=pcie.0,id=rng0", "driver", false,
+				    err, sizeof(err)), 0);
+	assert_int_equal(device_new(&m->devs, &o, NULL, err, sizeof(err)), 0);
+	opts_free(&o);
+	assert_int_equal(opts_parse(&o, "virtio-rng-pci,id=rng1", "driver", false, err,
+				    sizeof(err)), 0);
+	assert_int_equal(device_new(&m->devs, &o, NULL, err, sizeof(err)), 0);
+	opts_free(&o);
+	if (devices_realize(&m->devs, err, sizeof(err)))
+		fail_msg("realize: %s", err);
+	assert_ptr_equal(device_find(&m->devs, "rng0")->bus, root);
+	assert_ptr_equal(device_find(&m->devs, "rng1")->bus, root);
+	assert_int_equal(device_find(&m->devs, "rng0")->pci->devfn, PCI_DEVFN(1, 0));
+	assert_int_equal(device_find(&m->devs, "rng1")->pci->devfn, PCI_DEVFN(2, 0));
+	devices_unrealize(&m->devs);
 	board_q35_ops.teardown(m);
 	assert_null(m->board);
 	devices_fini(&m->devs);
