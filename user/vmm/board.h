@@ -82,5 +82,18 @@ struct board_ops {
 };
 
 extern const struct board_ops board_pc_ops;
+extern const struct board_ops board_q35_ops;
+
+struct rtc;
+struct pci_host_windows;
+struct acpi_config;
+
+/* What the PC-family boards share (board_pc.c): CMOS memory sizes, BAR windows. */
+void pc_cmos_init(struct machine *m, struct rtc *rtc);
+void pc_pci_windows(struct machine *m, struct pci_host_windows *w);
+
+/* q35's ACPI description for nr_cpus and BAR windows w (board_q35.c; unit tests). */
+void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
+		     const struct pci_host_windows *w);
 
 #endif

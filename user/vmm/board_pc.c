@@ -129,7 +129,7 @@ static int pc_pio_claim(struct machine *m, uint16_t base, uint16_t len,
 }
 
 /* The CMOS bytes PC firmware leaves for the OS (memory sizes, CPU count). */
-static void pc_cmos_init(struct machine *m, struct rtc *rtc)
+void pc_cmos_init(struct machine *m, struct rtc *rtc)
 {
 	uint64_t low = guest_mem_low_end(&m->mem);
 	uint64_t high = m->mem.ram_size - low;
@@ -210,9 +210,9 @@ static int pc_build(struct machine *m)
 /*
  * The BAR windows (design/pci.md): 32-bit below the ECAM, I/O at 0xC000, and
  * 64-bit from the first 1 GiB boundary at or above max(4 GiB, top of RAM),
- * 32 GiB long but below the guest's physical address width.
+ * 32 GiB long but below the guest's physical address width. q35 has the same.
  */
-static void pc_pci_windows(struct machine *m, struct pci_host_windows *w)
+void pc_pci_windows(struct machine *m, struct pci_host_windows *w)
 {
 	uint64_t top = GUEST_4G, limit = 1ULL << kvm_phys_bits(m->kvm), base;
 	unsigned int i;

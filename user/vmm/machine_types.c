@@ -19,8 +19,18 @@ static const struct machine_type pc_keel_1 = {
 	.board = &board_pc_ops,
 };
 
+static const struct machine_type q35_keel_1 = {
+	.name = "q35-keel-1",
+	.alias = "q35",
+	.desc = "Q35: MCH host bridge with ECAM, ICH9 LPC, PCIe root bus, ACPI, legacy I/O",
+	.version = 1,
+	.max_cpus = CLI_MAX_CPUS,
+	.board = &board_q35_ops,
+};
+
 const struct machine_type *const machine_types[] = {
 	&pc_keel_1,
+	&q35_keel_1,
 	NULL,
 };
 

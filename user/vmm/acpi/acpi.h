@@ -5,6 +5,7 @@
 #ifndef KEEL_VMM_ACPI_ACPI_H
 #define KEEL_VMM_ACPI_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,11 @@ struct acpi_config {
 	uint16_t com1_port;
 	uint8_t com1_irq;
 	uint16_t pvpanic_port;		/* QEMU0001 at this I/O port; 0: none */
-	/* PCI host bridge PCI0 and the MCFG table (bus 0 only); 0: no PCI. */
-	uint64_t pci_ecam_base;		/* 1 MiB ECAM window for bus 0 */
+	/* PCI host bridge PCI0 and the MCFG table; 0: no PCI. */
+	uint64_t pci_ecam_base;		/* ECAM of buses 0 .. pci_bus_end, 1 MiB each */
+	uint8_t pci_bus_end;		/* last bus the host decodes (MCFG, PCI0 _CRS) */
+	/* PCI0 is a PCIe root complex: _OSC hands the OS native PCIe control. */
+	bool pcie_native;
 	uint64_t pci_mem32_base;	/* 32-bit BAR window in the PCI hole */
 	uint64_t pci_mem32_size;
 	uint64_t pci_mem64_base;	/* 64-bit BAR window above RAM; size 0: none */

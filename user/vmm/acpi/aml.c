@@ -514,6 +514,11 @@ void aml_lor(struct aml *a)
 	aml_byte(a, AML_LOR_OP);
 }
 
+void aml_create_dword_field(struct aml *a)
+{
+	aml_byte(a, AML_CREATE_DWORD_FIELD_OP);
+}
+
 void aml_lnot(struct aml *a)
 {
 	aml_byte(a, AML_LNOT_OP);

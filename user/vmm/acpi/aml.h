@@ -47,6 +47,7 @@
 #define AML_AND_OP		0x7B
 #define AML_OR_OP		0x7D
 #define AML_NOTIFY_OP		0x86
+#define AML_CREATE_DWORD_FIELD_OP	0x8A
 #define AML_LAND_OP		0x90
 #define AML_LOR_OP		0x91
 #define AML_LNOT_OP		0x92
@@ -185,6 +186,7 @@ void aml_subtract(struct aml *a);	/* Operand Operand Target */
 void aml_increment(struct aml *a);	/* SuperName */
 void aml_shift_left(struct aml *a);	/* Operand ShiftCount Target */
 void aml_shift_right(struct aml *a);	/* Operand ShiftCount Target */
+void aml_create_dword_field(struct aml *a);	/* SourceBuff ByteIndex NameString */
 void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout);
 void aml_release(struct aml *a, const char *mutex);
 

@@ -2,7 +2,8 @@
  * DSDT (ACPI 6.x ch. 5.2.11.1): COM1 (PNP0501), CMOS RTC (PNP0B00), i8042
  * keyboard (PNP0303), PS/2 mouse (PNP0F13) and pvpanic (QEMU0001) under \_SB with their _CRS
  * (ch. 6.4), the PCI host bridge PCI0 (PNP0A08, PCI Firmware 3.0 ch. 4.1.5)
- * with its _PRT (ch. 6.2.13: every slot's INTA-D on GSIs 16-19),
+ * with its _PRT (ch. 6.2.13: every slot's INTA-D on GSIs 16-19) and, on a
+ * PCIe machine, its _OSC (PCI Firmware 3.2 ch. 4.5),
  * \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
@@ -109,9 +110,112 @@ static void acpi_dsdt_prt(struct aml *a)
 	aml_end(a);
 }
 
+/* The PCI host bridge _OSC UUID 33DB4D5B-1FF7-401C-9657-7441C03DD766, ToUUID order. */
+static const uint8_t dsdt_osc_pci_uuid[16] = {
+	0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+	0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66,
+};
+
+/* _OSC status (DWORD 1) and control (DWORD 3) bits, PCI Firmware 3.2 ch. 4.5.1-4.5.2. */
+#define DSDT_OSC_FAILURE	0x02
+#define DSDT_OSC_BAD_UUID	0x04
+#define DSDT_OSC_BAD_REVISION	0x08
+#define DSDT_OSC_MASKED		0x10
+#define DSDT_OSC_PCIE_HOTPLUG	0x01
+#define DSDT_OSC_PCIE_PME	0x04
+#define DSDT_OSC_PCIE_AER	0x08
+#define DSDT_OSC_PCIE_CAP	0x10
+#define DSDT_OSC_GRANTED	(DSDT_OSC_PCIE_HOTPLUG | DSDT_OSC_PCIE_PME | \
+				 DSDT_OSC_PCIE_AER | DSDT_OSC_PCIE_CAP)
+
+/* Or (name, bit, name): set a status bit in a buffer field. */
+static void acpi_dsdt_or_into(struct aml *a, const char *name, unsigned int bit)
+{
+	aml_or(a);
+	aml_name(a, name);
+	aml_int(a, bit);
+	aml_name(a, name);
+}
+
+/* If (LNot (LEqual (x, y))): the caller emits x and y, the body, and aml_end(). */
+static void acpi_dsdt_if_not_equal(struct aml *a)
+{
+	aml_if_begin(a);
+	aml_lnot(a);
+	aml_lequal(a);
+}
+
+/*
+ * _OSC of a PCIe host bridge (PCI Firmware 3.2 ch. 4.5): the OS gets native
+ * control of PCIe hotplug, PME, AER and the PCIe capability (so pciehp and
+ * aer bind on root ports); SHPC, LTR and the rest stay refused. A requested
+ * bit that is refused sets "capabilities masked" (the OS then asks for what
+ * it was granted); an unknown UUID or revision, or too short a buffer, is
+ * reported in the status DWORD.
+ */
+static void acpi_dsdt_osc(struct aml *a)
+{
+	aml_method_begin(a, "_OSC", 4, 0);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_int(a, 0);
+	aml_name(a, "CDW1");
+
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_buffer(a, dsdt_osc_pci_uuid, sizeof(dsdt_osc_pci_uuid));
+
+	aml_if_begin(a);			/* fewer than 3 DWORDs: no control field */
+	aml_lless(a);
+	aml_arg(a, 2);
+	aml_int(a, 3);
+	acpi_dsdt_or_into(a, "CDW1", DSDT_OSC_FAILURE);
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a);
+
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_int(a, 8);
+	aml_name(a, "CDW3");
+	aml_store(a);
+	aml_name(a, "CDW3");
+	aml_local(a, 0);
+	aml_and(a);
+	aml_local(a, 0);
+	aml_int(a, DSDT_OSC_GRANTED);
+	aml_local(a, 0);
+
+	acpi_dsdt_if_not_equal(a);
+	aml_arg(a, 1);
+	aml_int(a, 1);
+	acpi_dsdt_or_into(a, "CDW1", DSDT_OSC_BAD_REVISION);
+	aml_end(a);
+
+	acpi_dsdt_if_not_equal(a);
+	aml_name(a, "CDW3");
+	aml_local(a, 0);
+	acpi_dsdt_or_into(a, "CDW1", DSDT_OSC_MASKED);
+	aml_end(a);
+
+	aml_store(a);
+	aml_local(a, 0);
+	aml_name(a, "CDW3");
+	aml_end(a);				/* If UUID */
+	aml_else_begin(a);
+	acpi_dsdt_or_into(a, "CDW1", DSDT_OSC_BAD_UUID);
+	aml_end(a);
+
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a);
+}
+
 /*
  * The PCI host bridge (PCI Firmware 3.0 ch. 4.1.5): PNP0A08 compatible with
- * PNP0A03, segment 0, bus 0; _CRS hands it the I/O space around 0xCF8 (which
+ * PNP0A03, segment 0, buses 0 .. pci_bus_end, and _OSC when it is a PCIe
+ * root complex (q35); _CRS hands it the I/O space around 0xCF8 (which
  * holds the I/O BAR window 0xC000-0xFFFF), the 32-bit BAR window and the 64-bit
  * one, and consumes the 0xCF8 ports itself.
  */
@@ -133,7 +237,8 @@ static void acpi_dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 	aml_int(a, 0);
 	aml_name_decl(a, "_CRS");
 	aml_res_begin(a);
-	aml_res_word(a, AML_RES_BUS, win, 0, 0, 0, 0, 1);
+	aml_res_word(a, AML_RES_BUS, win, 0, 0, cfg->pci_bus_end, 0,
+		     (uint16_t)cfg->pci_bus_end + 1);
 	aml_res_io(a, 0xcf8, 0xcf8, 1, 8);
 	aml_res_word(a, AML_RES_IO, win, AML_IO_RANGE_ENTIRE, 0x0000, 0x0cf7, 0, 0x0cf8);
 	aml_res_word(a, AML_RES_IO, win, AML_IO_RANGE_ENTIRE, 0x0d00, 0xffff, 0, 0xf300);
@@ -145,6 +250,8 @@ static void acpi_dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 			      cfg->pci_mem64_base + cfg->pci_mem64_size - 1, 0,
 			      cfg->pci_mem64_size);
 	aml_res_end(a);
+	if (cfg->pcie_native)
+		acpi_dsdt_osc(a);
 	acpi_dsdt_prt(a);
 	aml_end(a);
 }

@@ -14,7 +14,7 @@ size_t acpi_mcfg_build(struct acpi_blob *b, const struct acpi_config *cfg)
 	acpi_put64(b, e, cfg->pci_ecam_base);
 	acpi_put16(b, e + 8, 0);		/* PCI segment group */
 	acpi_put8(b, e + 10, 0);		/* start bus */
-	acpi_put8(b, e + 11, MCFG_BUS_END);
+	acpi_put8(b, e + 11, cfg->pci_bus_end);
 	acpi_table_end(b, t);
 	return t;
 }

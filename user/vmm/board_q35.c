@@ -1,0 +1,232 @@
+/*
+ * The "q35" board (machine type q35-keel-N): a Q35-style chipset, the MCH
+ * host bridge at 00.0 with ECAM at PCIEXBAR and the ICH9 LPC bridge at 1f.0
+ * (user/devices/pci/q35_mch.c, ich9_lpc.c), the root bus "pcie.0" of
+ * integrated endpoints, COM1, i8042, CMOS RTC, the ACPI PM block, pvpanic at
+ * 0x505, and ACPI tables with a PCIe host bridge (_OSC) and MCFG.
+ * Documentation/machine-types.md compares it with pc.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/pc_io.h"
+#include "devices/legacy/pvpanic.h"
+#include "devices/legacy/rtc.h"
+#include "devices/legacy/serial.h"
+#include "devices/pci/host.h"
+#include "devices/pci/ich9_lpc.h"
+#include "devices/pci/q35_mch.h"
+#include "lib/log.h"
+#include "vmm/acpi/acpi.h"
+#include "vmm/board.h"
+#include "vmm/qmp/pci.h"
+
+#define Q35_LAPIC_ADDR		0xFEE00000ULL
+#define Q35_IOAPIC_ADDR		0xFEC00000ULL
+/*
+ * PCIEXBAR at the MCH's reset default: 256 MiB reserved in e820 for 256
+ * buses, of which pci_host decodes bus 0 (PCI_ECAM_BUS_SIZE) today; MCFG
+ * and PCI0's bus range say exactly that (Q35_PCI_BUS_END).
+ */
+#define Q35_PCI_ECAM_BASE	0xE0000000ULL
+#define Q35_PCI_BUS_END		0
+
+struct q35_board {
+	struct serial *com1;
+	struct i8042 *kbc;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	struct pvpanic *pvpanic;
+	struct pci_host *pci;
+	struct ich9_lpc *lpc;
+	struct dev_bus *root;		/* "pcie.0" in the device tree */
+};
+
+static int q35_pio_claim(struct machine *m, uint16_t base, uint16_t len,
+			 const struct io_ops *ops, void *dev)
+{
+	struct q35_board *b = m->board;
+
+	/* 0xCF9 (acpi_pm's reset control) lies inside the 0xCF8 dword. */
+	if (b && b->pci && base == PCI_HOST_RESET_CTL && len == 1) {
+		pci_host_set_cf9(b->pci, ops, dev);
+		return 1;
+	}
+	return 0;
+}
+
+static void q35_pvpanic_event(void *opaque, unsigned int events)
+{
+	struct machine *m = opaque;
+
+	machine_guest_panic(&m->ms, events);
+}
+
+static int q35_build(struct machine *m)
+{
+	struct q35_board *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	m->board = b;
+	m->pio_claim = q35_pio_claim;
+	ret = guest_mem_e820_reserve(&m->mem, Q35_PCI_ECAM_BASE, Q35_MCH_ECAM_WINDOW);
+	if (ret) {
+		log_err("cannot reserve the PCIEXBAR window in the e820 map: %s", strerror(-ret));
+		return ret;
+	}
+	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
+	if (ret)
+		return ret;
+	b->pci = pci_host_new(&m->ms, Q35_PCI_ECAM_BASE);
+	if (!b->pci)
+		return -ENOMEM;
+	q35_mch_setup(b->pci, guest_mem_low_end(&m->mem));
+	b->lpc = ich9_lpc_new(b->pci, PC_ACPI_PM_BASE);
+	if (!b->lpc)
+		return -ENOMEM;
+	b->root = device_bus_add(&m->devs, NULL, "pcie.0", DEV_BUS_PCI, &b->pci->bus);
+	if (!b->root)
+		return -ENOMEM;
+	/* Integrated endpoints; hotplug will be native PCIe on root ports. */
+	b->root->pcie = true;
+	b->root->hotplug = false;
+	b->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
+	b->kbc = i8042_new(&m->ms);
+	b->rtc = rtc_new(&m->ms);
+	b->pm = acpi_pm_new(&m->ms);
+	b->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, q35_pvpanic_event, m);
+	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic) {
+		log_err("cannot create the legacy devices");
+		return -ENOMEM;
+	}
+	pc_cmos_init(m, b->rtc);
+	return 0;
+}
+
+void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
+		     const struct pci_host_windows *w)
+{
+	*cfg = (struct acpi_config){
+		.base = ACPI_TABLES_BASE,
+		.nr_cpus = nr_cpus,
+		.lapic_addr = Q35_LAPIC_ADDR,
+		.ioapic_addr = Q35_IOAPIC_ADDR,
+		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
+		.ioapic_id = (uint8_t)nr_cpus,
+		.sci_irq = PC_ACPI_SCI_IRQ,
+		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
+		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
+		.pm_tmr_port = PC_ACPI_PM_TMR,
+		.gpe0_port = PC_ACPI_GPE0,
+		.gpe0_len = PC_ACPI_GPE0_LEN,
+		.reset_port = PC_RESET_CTL_PORT,
+		.reset_value = PC_RESET_VALUE,
+		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
+		.com1_port = PC_COM1_PORT,
+		.com1_irq = PC_COM1_IRQ,
+		.pvpanic_port = PC_PVPANIC_PORT,
+		.pci_ecam_base = Q35_PCI_ECAM_BASE,
+		.pci_bus_end = Q35_PCI_BUS_END,
+		.pcie_native = true,
+		.pci_mem32_base = w->mem32.base,
+		.pci_mem32_size = w->mem32.size,
+		.pci_mem64_base = w->mem64.base,
+		.pci_mem64_size = w->mem64.size,
+	};
+}
+
+static int q35_acpi_init(struct machine *m, struct q35_board *b, uint64_t *rsdp)
+{
+	struct acpi_config cfg;
+	struct acpi_tables t = { 0 };
+	int ret;
+
+	q35_acpi_config(&cfg, m->cfg->cpus, &b->pci->win);
+	ret = acpi_build(&cfg, &t);
+	if (ret) {
+		log_err("cannot build the ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	if (t.len > ACPI_TABLES_SIZE ||
+	    guest_mem_write(&m->mem, ACPI_TABLES_BASE, t.buf, t.len)) {
+		log_err("ACPI tables (%zu bytes) do not fit at %#x", t.len, ACPI_TABLES_BASE);
+		acpi_tables_free(&t);
+		return -ENOSPC;
+	}
+	*rsdp = t.rsdp_addr;
+	acpi_tables_free(&t);
+	return 0;
+}
+
+/* After every PCI device is on its bus: the windows and BAR placement, then ACPI. */
+static int q35_finish(struct machine *m, uint64_t *rsdp)
+{
+	struct q35_board *b = m->board;
+	struct pci_host_windows w;
+	int ret;
+
+	pc_pci_windows(m, &w);
+	ret = pci_host_set_windows(b->pci, &w);
+	if (ret)
+		return ret;
+	ret = pci_host_place_bars(b->pci);
+	if (ret) {
+		log_err("pci: the devices' BARs do not fit the PCI windows");
+		return ret;
+	}
+	return q35_acpi_init(m, b, rsdp);
+}
+
+static void q35_teardown(struct machine *m)
+{
+	struct q35_board *b = m->board;
+
+	if (!b)
+		return;
+	if (b->com1)
+		serial_free(b->com1);
+	if (b->kbc)
+		i8042_free(b->kbc);
+	if (b->rtc)
+		rtc_free(b->rtc);
+	if (b->pm)
+		acpi_pm_free(b->pm);
+	pvpanic_free(b->pvpanic);
+	device_bus_del(&m->devs, b->root);
+	ich9_lpc_free(b->lpc);
+	pci_host_free(b->pci);
+	free(b);
+	m->board = NULL;
+	m->pio_claim = NULL;
+}
+
+static int q35_powerdown(struct machine *m)
+{
+	struct q35_board *b = m->board;
+
+	if (!b || !b->pm)
+		return -ENODEV;
+	acpi_pm_power_button(b->pm);
+	return 0;
+}
+
+static unsigned int q35_pci_functions(struct machine *m, struct qmp_pci_function *out,
+				      unsigned int max)
+{
+	struct q35_board *b = m->board;
+
+	return b && b->pci ? qmp_pci_collect(b->pci, out, max) : 0;
+}
+
+const struct board_ops board_q35_ops = {
+	.build = q35_build,
+	.finish = q35_finish,
+	.teardown = q35_teardown,
+	.powerdown = q35_powerdown,
+	.pci_functions = q35_pci_functions,
+};
