@@ -4,6 +4,9 @@
  */
 #include "devices/device.h"
 
+extern const struct device_type pci_bridge_type;
+extern const struct device_type pcie_pci_bridge_type;
+extern const struct device_type pcie_root_port_type;
 extern const struct device_type pvpanic_pci_type;
 extern const struct device_type virtio_blk_pci_type;
 extern const struct device_type virtio_rng_pci_type;
@@ -18,5 +21,8 @@ const struct device_type *const device_types[] = {
 	&virtserialport_type,
 	&virtconsole_type,
 	&pvpanic_pci_type,
+	&pci_bridge_type,
+	&pcie_pci_bridge_type,
+	&pcie_root_port_type,
 	NULL,
 };

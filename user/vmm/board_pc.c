@@ -28,6 +28,7 @@
 #define PC_PCI_MEM32_BASE	0xC0000000ULL
 #define PC_PCI_MEM32_SIZE	0x20000000ULL
 #define PC_PCI_ECAM_BASE	0xE0000000ULL
+#define PC_PCI_BUSES		256	/* ECAM for buses 0..255: 256 MiB below the I/O APIC */
 /* I/O BARs; the 64-bit BAR window starts at a 1 GiB boundary above RAM and 4 GiB. */
 #define PC_PCI_IO_BASE		0xC000
 #define PC_PCI_IO_SIZE		0x4000
@@ -174,7 +175,7 @@ static int pc_build(struct machine *m)
 	m->board = b;
 	b->m = m;
 	m->pio_claim = pc_pio_claim;
-	ret = guest_mem_e820_reserve(&m->mem, PC_PCI_ECAM_BASE, PCI_ECAM_BUS_SIZE);
+	ret = guest_mem_e820_reserve(&m->mem, PC_PCI_ECAM_BASE, PCI_ECAM_SIZE(PC_PCI_BUSES));
 	if (ret) {
 		log_err("cannot reserve the PCI ECAM window in the e820 map: %s", strerror(-ret));
 		return ret;
@@ -183,7 +184,7 @@ static int pc_build(struct machine *m)
 	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
 	if (ret)
 		return ret;
-	b->pci = pci_host_new(&m->ms, PC_PCI_ECAM_BASE);
+	b->pci = pci_host_new_ecam(&m->ms, PC_PCI_ECAM_BASE, PC_PCI_BUSES);
 	if (!b->pci)
 		return -ENOMEM;
 	b->root = device_bus_add(&m->devs, NULL, "pci.0", DEV_BUS_PCI, &b->pci->bus);
@@ -260,6 +261,7 @@ static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
 		.pci_mem32_size = PC_PCI_MEM32_SIZE,
 		.pci_mem64_base = b->pci->win.mem64.base,
 		.pci_mem64_size = b->pci->win.mem64.size,
+		.pci_bus_end = PC_PCI_BUSES - 1,
 		.pcihp_port = ACPI_PCIHP_PORT,
 		.pcihp_slots = ACPI_PCIHP_SLOT_MASK,
 	};

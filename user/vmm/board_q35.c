@@ -28,11 +28,10 @@
 #define Q35_IOAPIC_ADDR		0xFEC00000ULL
 /*
  * PCIEXBAR at the MCH's reset default: 256 MiB reserved in e820 for 256
- * buses, of which pci_host decodes bus 0 (PCI_ECAM_BUS_SIZE) today; MCFG
- * and PCI0's bus range say exactly that (Q35_PCI_BUS_END).
+ * buses, all decoded by pci_host; MCFG and PCI0's bus range say the same.
  */
 #define Q35_PCI_ECAM_BASE	0xE0000000ULL
-#define Q35_PCI_BUS_END		0
+#define Q35_PCI_BUS_END		255
 
 struct q35_board {
 	struct serial *com1;
@@ -82,7 +81,7 @@ static int q35_build(struct machine *m)
 	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
 	if (ret)
 		return ret;
-	b->pci = pci_host_new(&m->ms, Q35_PCI_ECAM_BASE);
+	b->pci = pci_host_new_ecam(&m->ms, Q35_PCI_ECAM_BASE, Q35_PCI_BUS_END + 1);
 	if (!b->pci)
 		return -ENOMEM;
 	q35_mch_setup(b->pci, guest_mem_low_end(&m->mem));

@@ -267,3 +267,51 @@ keel_pid()
 	done
 	[ -n "$pid" ] || fail "no keel process while the guest runs"
 }
+
+# bridges_64 MACHINE: F2 — three pci-bridges (behind a pcie-pci-bridge on q35) with
+# 64 virtio-rng and 2 virtio-blk functions; L3 must enumerate and bind every one
+# and write a pattern to the disk on the last bridge, which L2 then reads back.
+bridges_64()
+{
+	m=$1
+	[ "$KEEL_VMM" = keel ] || skip "keel's own bridge layout"
+	truncate -s 16M "$W/first.raw" "$W/last.raw"
+	set -- --machine "$m"
+	up=
+	if [ "$m" = q35 ]; then
+		set -- "$@" --device pcie-pci-bridge,id=pb0
+		up=,bus=pb0
+	fi
+	n=0
+	for b in 1 2 3; do
+		set -- "$@" --device "pci-bridge,id=br$b,chassis_nr=$b$up"
+		[ $b = 1 ] && set -- "$@" --disk "path=$W/first.raw,format=raw,bus=br1"
+		i=0
+		while [ $i -lt 22 ] && [ $n -lt 64 ]; do
+			set -- "$@" --device "virtio-rng-pci,bus=br$b"
+			i=$((i + 1)) n=$((n + 1))
+		done
+	done
+	set -- "$@" --disk "path=$W/last.raw,format=raw,bus=br3,addr=1f"
+	L3_CMDLINE_EXTRA="keel.seed=21 keel.mib=4 keel.disk=/dev/vdb"
+	VMM_TIMEOUT=300 L3_MEMORY=384 vmm_boot pvh 2 lspci-pattern "$@"
+	L3_CMDLINE_EXTRA=
+	expect_exit0 poweroff
+	expect_line 'L3: lspci-done' "L3 did not run lspci"
+	sed -n 's/^.*L3: lspci: //p' "$W/vmm.txt" >"$W/lspci.txt"
+	rng=$(grep -c '\[1af4:1044\]' "$W/lspci.txt")
+	blk=$(grep -c '\[1af4:1042\]' "$W/lspci.txt")
+	bridges=$(grep -c '\[1b36:0001\]' "$W/lspci.txt")
+	bound=$(grep -c 'Kernel driver in use: virtio-pci' "$W/lspci.txt")
+	buses=$(grep -oE '^[0-9a-f]{2}:' "$W/lspci.txt" | sort -u | tr -d ':\n' | wc -c)
+	info "$m: lspci: $rng virtio-rng, $blk virtio-blk, $bridges pci-bridge, $bound bound to virtio-pci, $((buses / 2)) buses"
+	[ "$rng" = 64 ] || fail "L3 lists $rng virtio-rng functions, want 64"
+	[ "$blk" = 2 ] || fail "L3 lists $blk virtio-blk functions, want 2"
+	[ "$bridges" = 3 ] || fail "L3 lists $bridges pci-bridges, want 3"
+	[ "$bound" = 66 ] || fail "$bound functions have virtio-pci bound, want 66"
+	grep -E 'Region [0-9].*(unassigned|disabled|virtual)' "$W/lspci.txt" | head -n 3 &&
+		fail "a BAR region is unassigned, disabled or virtual"
+	disk_l3_expect 'pattern ok 4' "L3 did not write and read back the pattern on the last disk"
+	disk_raw_check "$W/last.raw" 21 4 || fail "the last disk's image does not hold L3's pattern"
+	no_kernel_problems
+}

@@ -14,6 +14,7 @@
 
 #include "devices/pci/msi.h"
 #include "devices/pci/msix.h"
+#include "devices/pci/pcie.h"
 #include "devices/virtio/pci.h"
 #include "lib/log.h"
 
@@ -975,9 +976,11 @@ struct virtio_pci *virtio_pci_new(const struct machine_services *ms, struct virt
 		log_err("%s: cannot lay out PCI config space: %s", vp->name, strerror(-ret));
 		goto fail;
 	}
-	if (vp->info.pcie_caps) {
-		ret = vp->info.pcie_caps(&vp->pdev, vp->info.pcie_opaque);
-		if (ret) {
+	if (vp->info.pcie_caps || vp->info.pcie) {
+		/* On a PCIe bus the function is a PCIe endpoint (Linux then uses ECAM space). */
+		ret = vp->info.pcie_caps ? vp->info.pcie_caps(&vp->pdev, vp->info.pcie_opaque) :
+		      pcie_endpoint_cap_add(&vp->pdev.cfg);
+		if (ret < 0) {
 			log_err("%s: cannot add the PCI Express capability: %s", vp->name,
 				strerror(-ret));
 			goto fail;
