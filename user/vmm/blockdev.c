@@ -243,12 +243,8 @@ int blockdevs_claim(struct blockdevs *bs, const struct machine_block_req *req,
 	return 0;
 }
 
-void blockdevs_release(struct blockdevs *bs, const char *node)
+static void blockdev_release_one(struct blockdev *b)
 {
-	struct blockdev *b = blockdevs_find(bs, node);
-
-	if (!b)
-		return;
 	if (b->vhost_fd >= 0)
 		close(b->vhost_fd);
 	if (b->vhost_backend_fd >= 0)
@@ -260,13 +256,21 @@ void blockdevs_release(struct blockdevs *bs, const char *node)
 	b->owner = NULL;
 }
 
+void blockdevs_release(struct blockdevs *bs, const char *node)
+{
+	struct blockdev *b = blockdevs_find(bs, node);
+
+	if (b)
+		blockdev_release_one(b);
+}
+
 void blockdevs_close(struct blockdevs *bs)
 {
 	struct blockdev *b, *next;
 
 	for (b = bs->head; b; b = next) {
 		next = b->next;
-		blockdevs_release(bs, b->node);
+		blockdev_release_one(b);
 		blockdev_close_one(b);
 	}
 	bs->head = NULL;

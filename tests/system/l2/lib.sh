@@ -309,8 +309,8 @@ bridges_64()
 	[ "$blk" = 2 ] || fail "L3 lists $blk virtio-blk functions, want 2"
 	[ "$bridges" = 3 ] || fail "L3 lists $bridges pci-bridges, want 3"
 	[ "$bound" = 66 ] || fail "$bound functions have virtio-pci bound, want 66"
-	grep -E 'Region [0-9].*(unassigned|disabled|virtual)' "$W/lspci.txt" | head -n 3 &&
-		fail "a BAR region is unassigned, disabled or virtual"
+	grep -E 'Region [0-9].*(unassigned|disabled|virtual)' "$W/lspci.txt" | head -n 3 |
+		sed 's/^/# /' | grep . && fail "a BAR region is unassigned, disabled or virtual"
 	disk_l3_expect 'pattern ok 4' "L3 did not write and read back the pattern on the last disk"
 	disk_raw_check "$W/last.raw" 21 4 || fail "the last disk's image does not hold L3's pattern"
 	no_kernel_problems
