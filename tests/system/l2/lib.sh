@@ -315,3 +315,87 @@ bridges_64()
 	disk_raw_check "$W/last.raw" 21 4 || fail "the last disk's image does not hold L3's pattern"
 	no_kernel_problems
 }
+
+# disk_hotplug MACHINE [BUS]: F31 — blockdev-add a qcow2 image and device_add a
+# virtio-blk-pci on BUS while L3 runs; L3 writes a pattern; device_del, the guest
+# lets go (pciehp on q35's root port, acpiphp on pc's bus 0), DEVICE_DELETED; the
+# node can go only then; qemu-img check is clean and the pattern is in the image.
+disk_hotplug()
+{
+	m=$1 bus=${2:+bus=$2}
+	[ "$KEEL_VMM" = keel ] || skip "keel's QMP hotplug"
+	S=$W/qmp.sock img=$W/hot.qcow2
+	qemu-img create -q -f qcow2 "$img" 32M || fail "qemu-img create failed"
+	set -- --machine "$m" --qmp "unix:$S,server"
+	[ "$m" = q35 ] && set -- "$@" --device pcie-root-port,id=rp1,chassis=1,slot=1
+	L3_CMDLINE_EXTRA="keel.seed=31 keel.mib=4"
+	cmd=$(vmm_cmd pvh 1 disk-hotplug "$@")
+	L3_CMDLINE_EXTRA=
+	note "run: $cmd"
+	eval "vmm-watch -o '$W/vmm.log' -t 300 -r 256 -- $cmd" >"$W/watch.out" 2>&1 &
+	boot=$!
+	echo $boot >>"$W/pids"
+	n=0
+	while [ ! -S "$S" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+	[ -S "$S" ] || fail "keel did not create the QMP socket $S"
+	keelctl "$S" events >"$W/events.txt" 2>&1 &
+	echo $! >>"$W/pids"
+	hp_wait_line 'L3: hotplug-waiting' 150 || fail "L3 never reached the hotplug test"
+	keel_pid
+	fds0=$(ls /proc/$pid/fd | wc -l)
+	keelctl "$S" blockdev-add driver=qcow2 node-name=hd0 \
+		file:="{\"driver\":\"file\",\"filename\":\"$img\"}" >"$W/r.txt" 2>&1 ||
+		fail "blockdev-add failed: $(cat "$W/r.txt")"
+	keelctl "$S" blockdev-add driver=qcow2 node-name=hd0 \
+		file:="{\"driver\":\"file\",\"filename\":\"$img\"}" 2>"$W/r.txt" &&
+		fail "a second blockdev-add of node hd0 succeeded"
+	keelctl "$S" query-named-block-nodes | grep -q 'hd0' || fail "query-named-block-nodes lacks hd0"
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus >"$W/r.txt" 2>&1 ||
+		fail "device_add virtio-blk-pci failed: $(cat "$W/r.txt")"
+	keelctl "$S" blockdev-del node-name=hd0 2>"$W/r.txt" &&
+		fail "blockdev-del of a node in use succeeded"
+	grep -q busy "$W/r.txt" || fail "blockdev-del in use said: $(cat "$W/r.txt")"
+	keelctl "$S" device_del id=nodisk 2>"$W/r.txt" && fail "device_del of a missing id succeeded"
+	grep -q DeviceNotFound "$W/r.txt" || fail "device_del of a missing id said: $(cat "$W/r.txt")"
+	hp_wait_line 'L3: (hotplug-written|pattern bad|no /dev)' 150 ||
+		fail "L3 did not write to the hot-plugged disk"
+	tr -d '\r' <"$W/vmm.log" | grep -q 'L3: hotplug-written' ||
+		fail "L3's pattern on the hot-plugged disk failed"
+	keelctl "$S" x-query-devices | tr ',' '\n' | grep -A3 '"disk1"' | tr -d '\n' | sed 's/^/## /'
+	echo
+	keelctl "$S" device_del id=disk1 >"$W/r.txt" 2>&1 || fail "device_del failed: $(cat "$W/r.txt")"
+	keelctl "$S" device_del id=disk1 2>"$W/r.txt" && fail "a second device_del while pending succeeded"
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	n=0
+	until grep -q 'DEVICE_DELETED.*disk1' "$W/events.txt"; do
+		n=$((n + 1))
+		[ $n -gt 300 ] && fail "no DEVICE_DELETED for disk1 within 30 s: $(cat "$W/events.txt")"
+		sleep 0.1
+	done
+	info "$m: DEVICE_DELETED $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s after device_del"
+	hp_wait_line 'L3: hotplug-gone' 30 || fail "the disk is still in L3 after DEVICE_DELETED"
+	keelctl "$S" blockdev-del node-name=hd0 >"$W/r.txt" 2>&1 ||
+		fail "blockdev-del after the unplug failed: $(cat "$W/r.txt")"
+	fds1=$(ls /proc/$pid/fd | wc -l)
+	info "$m: keel fds before $fds0, after add+remove $fds1"
+	[ "$fds1" -le "$fds0" ] || fail "keel holds $((fds1 - fds0)) more fds after the disk went"
+	qemu-img check -f qcow2 "$img" >"$W/check.txt" 2>&1 ||
+		{ sed 's/^/# /' "$W/check.txt"; fail "qemu-img check: the hot-plugged image is not clean"; }
+	qemu-img convert -f qcow2 -O raw "$img" "$W/hot.raw" || fail "qemu-img convert failed"
+	disk_raw_check "$W/hot.raw" 31 4 || fail "the image does not hold the pattern L3 wrote"
+	wait $boot
+	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
+	grep 'L3: hotplug-dmesg:' "$W/vmm.txt" | sed 's/^.*L3: /## /'
+	grep -q 'exit=0$' "$W/watch.out" || fail "keel did not exit 0: $(grep vmm-watch "$W/watch.out")"
+	no_kernel_problems
+}
+
+hp_wait_line()
+{
+	n=0
+	until tr -d '\r' <"$W/vmm.log" 2>/dev/null | grep -qE "$1"; do
+		n=$((n + 1))
+		[ $n -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+}

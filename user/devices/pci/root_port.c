@@ -340,6 +340,7 @@ static int pcie_root_port_realize(struct device *dev, const struct device_ctx *c
 	}
 	/* One slot, device 0, PCIe; hot-plug through the slot registers. */
 	d->child->pcie = true;
+	d->child->hotplug = true;
 	d->child->max_slot = 0;
 	d->child->min_slot = 0;
 	d->child->ops = &pcie_root_port_bus_ops;

@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/device.h"
 #include "devices/pci/bus.h"
 #include "lib/opts.h"
+#include "vmm/blockdev.h"
 #include "vmm/chardevs.h"
 #include "vmm/machine_type.h"
 #include "vmm/qmp/commands.h"
@@ -121,16 +123,29 @@ int qmp_cmd_chardev_remove(void *opaque, json_t *args, json_t **ret, struct qmp_
 	return r;
 }
 
-int qmp_devices_to_opts(json_t *args, struct opts *o, struct qmp_error *err)
+/* One level of args into o, object members as "prefix.key" (blockdev-add's file.*). */
+static int qmp_devices_flatten(json_t *args, const char *prefix, struct opts *o,
+			       struct qmp_error *err)
 {
 	const char *key;
 	json_t *v;
-	char num[32];
+	char num[32], full[OPTS_KEY_MAX];
 	int r;
 
-	opts_init(o);
 	json_object_foreach(args, key, v) {
 		const char *val;
+
+		if ((size_t)snprintf(full, sizeof(full), "%s%s", prefix, key) >= sizeof(full))
+			return qmp_error_set(err, "Parameter '%.64s%.64s' is too long", prefix, key);
+		if (json_is_object(v) && prefix[0] == '\0') {
+			char sub[OPTS_KEY_MAX + 1];
+
+			snprintf(sub, sizeof(sub), "%s.", full);
+			r = qmp_devices_flatten(v, sub, o, err);
+			if (r)
+				return r;
+			continue;
+		}
 
 		if (json_is_string(v))
 			val = json_string_value(v);
@@ -141,14 +156,80 @@ int qmp_devices_to_opts(json_t *args, struct opts *o, struct qmp_error *err)
 			val = num;
 		} else
 			return qmp_error_set(err, "Parameter '%.64s' must be a string, a number or "
-					     "a boolean", key);
-		r = opts_set(o, key, val);
+					     "a boolean", full);
+		r = opts_set(o, full, val);
 		if (r == -ENOSPC)
 			return qmp_error_set(err, "too many parameters (at most %d)",
 					     OPTS_MAX_PAIRS);
 		if (r)
-			return qmp_error_set(err, "Parameter '%.64s' cannot be taken", key);
+			return qmp_error_set(err, "Parameter '%.64s' cannot be taken", full);
 	}
+	return 0;
+}
+
+int qmp_devices_to_opts(json_t *args, struct opts *o, struct qmp_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	opts_init(o);
+	/* device_add's values are flat: an object is an error naming its key. */
+	json_object_foreach(args, key, v)
+		if (json_is_object(v) || json_is_array(v))
+			return qmp_error_set(err, "Parameter '%.64s' must be a string, a number "
+					     "or a boolean", key);
+	return qmp_devices_flatten(args, "", o, err);
+}
+
+int qmp_cmd_blockdev_add(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
+{
+	struct qmp_devices *d = qmp_devices_of(opaque);
+	char node[BLOCKDEV_NODE_MAX];
+	struct disk_conf *conf;
+	struct opts o;
+	int r;
+
+	if (!d || !d->blockdevs)
+		return qmp_error_set(err, "this machine has no block layer");
+	conf = malloc(sizeof(*conf));
+	if (!conf)
+		return -ENOMEM;
+	opts_init(&o);
+	r = qmp_devices_flatten(args, "", &o, err);
+	if (!r)
+		r = blockdev_parse(&o, node, sizeof(node), conf, err->desc, sizeof(err->desc));
+	if (!r)
+		r = blockdevs_add(d->blockdevs, node, conf, err->desc, sizeof(err->desc));
+	opts_free(&o);
+	free(conf);
+	return r;
+}
+
+int qmp_cmd_blockdev_del(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
+{
+	struct qmp_devices *d = qmp_devices_of(opaque);
+	const char *node = qmp_devices_str(args, "node-name");
+
+	if (!d || !d->blockdevs)
+		return qmp_error_set(err, "Failed to find node with node-name='%.64s'", node);
+	return blockdevs_del(d->blockdevs, node, err->desc, sizeof(err->desc));
+}
+
+int qmp_cmd_query_named_block_nodes(void *opaque, json_t *args, json_t **ret,
+				    struct qmp_error *err)
+{
+	struct qmp_devices *d = qmp_devices_of(opaque);
+	json_t *list = json_array();
+	struct blockdev *b;
+
+	if (!list)
+		return -ENOMEM;
+	for (b = d && d->blockdevs ? d->blockdevs->head : NULL; b; b = b->next)
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b,s:{s:s,s:s,s:I}}",
+			"node-name", b->node, "drv", b->bd->drv->name, "file", b->conf.path,
+			"ro", b->conf.read_only, "image", "filename", b->conf.path,
+			"format", b->bd->drv->name, "virtual-size", (json_int_t)b->bd->size));
+	*ret = list;
 	return 0;
 }
 

@@ -27,6 +27,10 @@ int qmp_cmd_chardev_add(void *opaque, json_t *args, json_t **ret, struct qmp_err
 int qmp_cmd_chardev_remove(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
 int qmp_cmd_device_add(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
 int qmp_cmd_device_del(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
+int qmp_cmd_blockdev_add(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
+int qmp_cmd_blockdev_del(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
+int qmp_cmd_query_named_block_nodes(void *opaque, json_t *args, json_t **ret,
+				    struct qmp_error *err);
 int qmp_cmd_query_devices(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
 int qmp_cmd_query_machines(void *opaque, json_t *args, json_t **ret, struct qmp_error *err);
 
