@@ -87,7 +87,7 @@ struct device_type {
 	int (*check)(const struct device *dev, char *err, size_t errlen);
 	/*
 	 * Once per run, after the properties were applied: check them and open
-	 * host resources (images, sources, chardevs through ms). Sets dev->priv.
+	 * host resources (images, sources, chardevs through ms); may set dev->priv.
 	 * 0, or -errno with one sentence in err (a command-line mistake).
 	 */
 	int (*create)(struct device *dev, const struct machine_services *ms, char *err,

@@ -89,7 +89,22 @@ struct pci_host_windows;
 struct acpi_config;
 
 /* What the PC-family boards share (board_pc.c): CMOS memory sizes, BAR windows. */
-void pc_cmos_init(struct machine *m, struct rtc *rtc);
+/*
+ * The PC legacy devices both boards have: POST port sink, COM1, i8042, CMOS
+ * RTC (with the firmware's bytes), ACPI PM block, pvpanic at 0x505.
+ */
+struct pc_legacy {
+	struct serial *com1;
+	struct i8042 *kbc;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	struct pvpanic *pvpanic;
+};
+
+int pc_legacy_new(struct machine *m, struct pc_legacy *l);
+void pc_legacy_free(struct pc_legacy *l);
+/* QMP system_powerdown: the ACPI power button. */
+int pc_legacy_powerdown(struct pc_legacy *l);
 void pc_pci_windows(struct machine *m, struct pci_host_windows *w);
 
 /* q35's ACPI description for nr_cpus and BAR windows w (board_q35.c; unit tests). */

@@ -1,6 +1,6 @@
 /*
  * The "pc" board (machine type pc-keel-N): an i440FX-style PCI host bridge
- * with ECAM on bus 0, COM1, i8042, CMOS RTC, the ACPI PM block, pvpanic at
+ * with ECAM for 256 buses, ACPI PCI hotplug on bus 0, COM1, i8042, CMOS RTC, the ACPI PM block, pvpanic at
  * 0x505, ACPI tables, and the PCI windows and BAR placement firmware would do.
  */
 #include <errno.h>
@@ -24,7 +24,7 @@
 
 #define PC_LAPIC_ADDR	0xFEE00000ULL
 #define PC_IOAPIC_ADDR	0xFEC00000ULL
-/* PCI hole layout: a 32-bit BAR window, then ECAM for bus 0 (reserved in e820). */
+/* PCI hole layout: a 32-bit BAR window, then ECAM for 256 buses (reserved in e820). */
 #define PC_PCI_MEM32_BASE	0xC0000000ULL
 #define PC_PCI_MEM32_SIZE	0x20000000ULL
 #define PC_PCI_ECAM_BASE	0xE0000000ULL
@@ -36,11 +36,7 @@
 #define PC_PCI_MEM64_SIZE	(32ULL << 30)
 
 struct pc_board {
-	struct serial *com1;
-	struct i8042 *kbc;
-	struct rtc *rtc;
-	struct acpi_pm *pm;
-	struct pvpanic *pvpanic;
+	struct pc_legacy legacy;
 	struct pci_host *pci;
 	struct dev_bus *root;		/* "pci.0" in the device tree */
 	struct acpi_pcihp *pcihp;	/* hotplug on bus 0 through ACPI (acpiphp) */
@@ -130,7 +126,7 @@ static int pc_pio_claim(struct machine *m, uint16_t base, uint16_t len,
 }
 
 /* The CMOS bytes PC firmware leaves for the OS (memory sizes, CPU count). */
-void pc_cmos_init(struct machine *m, struct rtc *rtc)
+static void pc_cmos_init(struct machine *m, struct rtc *rtc)
 {
 	uint64_t low = guest_mem_low_end(&m->mem);
 	uint64_t high = m->mem.ram_size - low;
@@ -165,6 +161,48 @@ static void pc_pvpanic_event(void *opaque, unsigned int events)
 	machine_guest_panic(&m->ms, events);
 }
 
+int pc_legacy_new(struct machine *m, struct pc_legacy *l)
+{
+	/* POST codes: firmware-style debug output nobody reads; accept quietly. */
+	int ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
+
+	if (ret)
+		return ret;
+	l->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
+	l->kbc = i8042_new(&m->ms);
+	l->rtc = rtc_new(&m->ms);
+	l->pm = acpi_pm_new(&m->ms);
+	l->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, pc_pvpanic_event, m);
+	if (!l->com1 || !l->kbc || !l->rtc || !l->pm || !l->pvpanic) {
+		log_err("cannot create the legacy devices");
+		return -ENOMEM;
+	}
+	pc_cmos_init(m, l->rtc);
+	return 0;
+}
+
+void pc_legacy_free(struct pc_legacy *l)
+{
+	if (l->com1)
+		serial_free(l->com1);
+	if (l->kbc)
+		i8042_free(l->kbc);
+	if (l->rtc)
+		rtc_free(l->rtc);
+	if (l->pm)
+		acpi_pm_free(l->pm);
+	pvpanic_free(l->pvpanic);
+	*l = (struct pc_legacy){ 0 };
+}
+
+int pc_legacy_powerdown(struct pc_legacy *l)
+{
+	if (!l->pm)
+		return -ENODEV;
+	acpi_pm_power_button(l->pm);
+	return 0;
+}
+
 static int pc_build(struct machine *m)
 {
 	struct pc_board *b = calloc(1, sizeof(*b));
@@ -180,10 +218,6 @@ static int pc_build(struct machine *m)
 		log_err("cannot reserve the PCI ECAM window in the e820 map: %s", strerror(-ret));
 		return ret;
 	}
-	/* POST codes: firmware-style debug output nobody reads; accept quietly. */
-	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
-	if (ret)
-		return ret;
 	b->pci = pci_host_new_ecam(&m->ms, PC_PCI_ECAM_BASE, PC_PCI_BUSES);
 	if (!b->pci)
 		return -ENOMEM;
@@ -193,18 +227,15 @@ static int pc_build(struct machine *m)
 	b->root->hotplug = true;
 	b->root->ops = &pc_root_bus_ops;
 	b->root->ops_opaque = b;
-	b->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
-	b->kbc = i8042_new(&m->ms);
-	b->rtc = rtc_new(&m->ms);
-	b->pm = acpi_pm_new(&m->ms);
-	b->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, pc_pvpanic_event, m);
-	b->pcihp = b->pm ? acpi_pcihp_new(&m->ms, ACPI_PCIHP_PORT, b->pm, pc_pcihp_eject, b) :
-		   NULL;
-	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic || !b->pcihp) {
-		log_err("cannot create the legacy devices");
+	/* After the host bridge: acpi_pm's 0xCF9 goes through it (pc_pio_claim). */
+	ret = pc_legacy_new(m, &b->legacy);
+	if (ret)
+		return ret;
+	b->pcihp = acpi_pcihp_new(&m->ms, ACPI_PCIHP_PORT, b->legacy.pm, pc_pcihp_eject, b);
+	if (!b->pcihp) {
+		log_err("cannot create the ACPI PCI hotplug block");
 		return -ENOMEM;
 	}
-	pc_cmos_init(m, b->rtc);
 	return 0;
 }
 
@@ -314,16 +345,8 @@ static void pc_teardown(struct machine *m)
 
 	if (!b)
 		return;
-	if (b->com1)
-		serial_free(b->com1);
-	if (b->kbc)
-		i8042_free(b->kbc);
-	if (b->rtc)
-		rtc_free(b->rtc);
-	if (b->pm)
-		acpi_pm_free(b->pm);
-	pvpanic_free(b->pvpanic);
 	acpi_pcihp_free(b->pcihp);
+	pc_legacy_free(&b->legacy);
 	device_bus_del(&m->devs, b->root);
 	pci_host_free(b->pci);
 	free(b);
@@ -335,10 +358,7 @@ static int pc_powerdown(struct machine *m)
 {
 	struct pc_board *b = m->board;
 
-	if (!b || !b->pm)
-		return -ENODEV;
-	acpi_pm_power_button(b->pm);
-	return 0;
+	return b ? pc_legacy_powerdown(&b->legacy) : -ENODEV;
 }
 
 static unsigned int pc_pci_functions(struct machine *m, struct qmp_pci_function *out,

@@ -34,11 +34,7 @@
 #define Q35_PCI_BUS_END		255
 
 struct q35_board {
-	struct serial *com1;
-	struct i8042 *kbc;
-	struct rtc *rtc;
-	struct acpi_pm *pm;
-	struct pvpanic *pvpanic;
+	struct pc_legacy legacy;
 	struct pci_host *pci;
 	struct ich9_lpc *lpc;
 	struct dev_bus *root;		/* "pcie.0" in the device tree */
@@ -57,13 +53,6 @@ static int q35_pio_claim(struct machine *m, uint16_t base, uint16_t len,
 	return 0;
 }
 
-static void q35_pvpanic_event(void *opaque, unsigned int events)
-{
-	struct machine *m = opaque;
-
-	machine_guest_panic(&m->ms, events);
-}
-
 static int q35_build(struct machine *m)
 {
 	struct q35_board *b = calloc(1, sizeof(*b));
@@ -78,9 +67,6 @@ static int q35_build(struct machine *m)
 		log_err("cannot reserve the PCIEXBAR window in the e820 map: %s", strerror(-ret));
 		return ret;
 	}
-	ret = bus_add(&m->pio, PC_POST_PORT, 1, &bus_sink_ops, NULL);
-	if (ret)
-		return ret;
 	b->pci = pci_host_new_ecam(&m->ms, Q35_PCI_ECAM_BASE, Q35_PCI_BUS_END + 1);
 	if (!b->pci)
 		return -ENOMEM;
@@ -94,17 +80,7 @@ static int q35_build(struct machine *m)
 	/* Integrated endpoints; hotplug will be native PCIe on root ports. */
 	b->root->pcie = true;
 	b->root->hotplug = false;
-	b->com1 = serial_new(&m->ms, "com1", PC_COM1_PORT, PC_COM1_IRQ, m->console);
-	b->kbc = i8042_new(&m->ms);
-	b->rtc = rtc_new(&m->ms);
-	b->pm = acpi_pm_new(&m->ms);
-	b->pvpanic = pvpanic_new(&m->ms, PC_PVPANIC_PORT, q35_pvpanic_event, m);
-	if (!b->com1 || !b->kbc || !b->rtc || !b->pm || !b->pvpanic) {
-		log_err("cannot create the legacy devices");
-		return -ENOMEM;
-	}
-	pc_cmos_init(m, b->rtc);
-	return 0;
+	return pc_legacy_new(m, &b->legacy);
 }
 
 void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
@@ -187,15 +163,7 @@ static void q35_teardown(struct machine *m)
 
 	if (!b)
 		return;
-	if (b->com1)
-		serial_free(b->com1);
-	if (b->kbc)
-		i8042_free(b->kbc);
-	if (b->rtc)
-		rtc_free(b->rtc);
-	if (b->pm)
-		acpi_pm_free(b->pm);
-	pvpanic_free(b->pvpanic);
+	pc_legacy_free(&b->legacy);
 	device_bus_del(&m->devs, b->root);
 	ich9_lpc_free(b->lpc);
 	pci_host_free(b->pci);
@@ -208,10 +176,7 @@ static int q35_powerdown(struct machine *m)
 {
 	struct q35_board *b = m->board;
 
-	if (!b || !b->pm)
-		return -ENODEV;
-	acpi_pm_power_button(b->pm);
-	return 0;
+	return b ? pc_legacy_powerdown(&b->legacy) : -ENODEV;
 }
 
 static unsigned int q35_pci_functions(struct machine *m, struct qmp_pci_function *out,

@@ -317,7 +317,7 @@ static void mach_device_deleted(void *opaque, struct device *dev)
 	qmp_devices_deleted(m->qmp, dev->id);
 }
 
-/* --disk: a block node "diskN" (or the id's) and a virtio-blk-pci serving it. */
+/* --disk: a block node "diskN" (the N-th --disk) and a virtio-blk-pci serving it. */
 static int mach_disk_expand(struct machine *m, const char *str, unsigned int index, char *err,
 			  size_t errlen)
 {

@@ -28,11 +28,10 @@ struct virtio_pci_info {
 	 */
 	uint32_t class_code;
 	/*
-	 * The function sits on a PCI Express bus (a q35 root port). It changes
-	 * nothing by itself yet: it says that pcie_caps must be given.
-	 * pcie_caps, when set, runs once the virtio capabilities are laid out
-	 * and before MSI-X, to add the PCI Express capability
-	 * (user/devices/pci/pcie.c); 0 or -errno (creation then fails).
+	 * The function sits on a PCI Express bus (q35's pcie.0, a root port):
+	 * it gets a PCIe endpoint capability (pcie_endpoint_cap_add), or what
+	 * pcie_caps adds when that is set. Either runs once the virtio
+	 * capabilities are laid out and before MSI-X; an error fails creation.
 	 */
 	bool pcie;
 	int (*pcie_caps)(struct pci_device *pdev, void *opaque);

@@ -268,7 +268,7 @@ int qmp_cmd_device_del(void *opaque, json_t *args, json_t **ret, struct qmp_erro
 	return r;
 }
 
-/* Every device with its id, type, bus and address (keel's listing; keelctl devices). */
+/* Every device with its id, type, bus and address (keel's listing: x-query-devices). */
 int qmp_cmd_query_devices(void *opaque, json_t *args, json_t **ret, struct qmp_error *err)
 {
 	struct qmp_devices *d = qmp_devices_of(opaque);
