@@ -172,7 +172,10 @@ no_kernel_problems()
 # boot_cpus KIND N: the boot-<kind>-<n>cpu scenarios.
 boot_cpus()
 {
-	vmm_boot "$1" "$2" info
+	k=$1 n=$2
+	shift 2
+	vmm_boot "$k" "$n" info "$@"
+	set -- "$k" "$n"
 	expect_exit0 poweroff
 	cpus=$(fact cpus)
 	online=$(sed -n 's/.*L3: cpus=[0-9]* online=\([^ ]*\).*/\1/p' "$W/vmm.txt" | head -n1)
