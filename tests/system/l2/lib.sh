@@ -325,12 +325,13 @@ bridges_64()
 # node can go only then; qemu-img check is clean and the pattern is in the image.
 disk_hotplug()
 {
-	m=$1 bus=${2:+bus=$2}
+	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3}
 	[ "$KEEL_VMM" = keel ] || skip "keel's QMP hotplug"
 	S=$W/qmp.sock img=$W/hot.qcow2
 	qemu-img create -q -f qcow2 "$img" 32M || fail "qemu-img create failed"
 	set -- --machine "$m" --qmp "unix:$S,server"
 	[ "$m" = q35 ] && set -- "$@" --device pcie-root-port,id=rp1,chassis=1,slot=1
+	[ -n "$io" ] && set -- "$@" --iothread "id=$3"
 	L3_CMDLINE_EXTRA="keel.seed=31 keel.mib=4"
 	cmd=$(vmm_cmd pvh 1 disk-hotplug "$@")
 	L3_CMDLINE_EXTRA=
@@ -353,7 +354,7 @@ disk_hotplug()
 		file:="{\"driver\":\"file\",\"filename\":\"$img\"}" 2>"$W/r.txt" &&
 		fail "a second blockdev-add of node hd0 succeeded"
 	keelctl "$S" query-named-block-nodes | grep -q 'hd0' || fail "query-named-block-nodes lacks hd0"
-	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus >"$W/r.txt" 2>&1 ||
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus $io >"$W/r.txt" 2>&1 ||
 		fail "device_add virtio-blk-pci failed: $(cat "$W/r.txt")"
 	keelctl "$S" blockdev-del node-name=hd0 2>"$W/r.txt" &&
 		fail "blockdev-del of a node in use succeeded"
