@@ -325,13 +325,13 @@ bridges_64()
 # node can go only then; qemu-img check is clean and the pattern is in the image.
 disk_hotplug()
 {
-	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3}
+	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3} ioid=${3:-}
 	[ "$KEEL_VMM" = keel ] || skip "keel's QMP hotplug"
 	S=$W/qmp.sock img=$W/hot.qcow2
 	qemu-img create -q -f qcow2 "$img" 32M || fail "qemu-img create failed"
 	set -- --machine "$m" --qmp "unix:$S,server"
 	[ "$m" = q35 ] && set -- "$@" --device pcie-root-port,id=rp1,chassis=1,slot=1
-	[ -n "$io" ] && set -- "$@" --iothread "id=$3"
+	[ -n "$ioid" ] && set -- "$@" --iothread "id=$ioid"
 	L3_CMDLINE_EXTRA="keel.seed=31 keel.mib=4"
 	cmd=$(vmm_cmd pvh 1 disk-hotplug "$@")
 	L3_CMDLINE_EXTRA=
