@@ -319,10 +319,11 @@ bridges_64()
 	no_kernel_problems
 }
 
-# disk_hotplug MACHINE [BUS]: F31 — blockdev-add a qcow2 image and device_add a
-# virtio-blk-pci on BUS while L3 runs; L3 writes a pattern; device_del, the guest
-# lets go (pciehp on q35's root port, acpiphp on pc's bus 0), DEVICE_DELETED; the
-# node can go only then; qemu-img check is clean and the pattern is in the image.
+# disk_hotplug MACHINE [BUS [IOTHREAD]]: F31 — blockdev-add a qcow2 image and
+# device_add a virtio-blk-pci on BUS while L3 runs; L3 writes a pattern; device_del,
+# the guest lets go (pciehp on q35's root port, acpiphp on pc's bus 0),
+# DEVICE_DELETED; the node can go only then; qemu-img check is clean and the pattern
+# is in the image; then the same disk is added again and the guest powers off with it.
 disk_hotplug()
 {
 	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3} ioid=${3:-}
@@ -344,7 +345,7 @@ disk_hotplug()
 	[ -S "$S" ] || fail "keel did not create the QMP socket $S"
 	keelctl "$S" events >"$W/events.txt" 2>&1 &
 	echo $! >>"$W/pids"
-	hp_wait_line 'L3: hotplug-waiting' 150 || fail "L3 never reached the hotplug test"
+	wait_line 'L3: hotplug-waiting' 150 || fail "L3 never reached the hotplug test"
 	keel_pid
 	fds0=$(ls /proc/$pid/fd | wc -l)
 	keelctl "$S" blockdev-add driver=qcow2 node-name=hd0 \
@@ -361,7 +362,7 @@ disk_hotplug()
 	grep -q busy "$W/r.txt" || fail "blockdev-del in use said: $(cat "$W/r.txt")"
 	keelctl "$S" device_del id=nodisk 2>"$W/r.txt" && fail "device_del of a missing id succeeded"
 	grep -q DeviceNotFound "$W/r.txt" || fail "device_del of a missing id said: $(cat "$W/r.txt")"
-	hp_wait_line 'L3: (hotplug-written|pattern bad|no /dev)' 150 ||
+	wait_line 'L3: (hotplug-written|pattern bad|no /dev)' 150 ||
 		fail "L3 did not write to the hot-plugged disk"
 	tr -d '\r' <"$W/vmm.log" | grep -q 'L3: hotplug-written' ||
 		fail "L3's pattern on the hot-plugged disk failed"
@@ -377,7 +378,7 @@ disk_hotplug()
 		sleep 0.1
 	done
 	info "$m: DEVICE_DELETED $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s after device_del"
-	hp_wait_line 'L3: hotplug-gone' 30 || fail "the disk is still in L3 after DEVICE_DELETED"
+	wait_line 'L3: hotplug-gone' 30 || fail "the disk is still in L3 after DEVICE_DELETED"
 	keelctl "$S" blockdev-del node-name=hd0 >"$W/r.txt" 2>&1 ||
 		fail "blockdev-del after the unplug failed: $(cat "$W/r.txt")"
 	fds1=$(ls /proc/$pid/fd | wc -l)
@@ -387,6 +388,13 @@ disk_hotplug()
 		{ sed 's/^/# /' "$W/check.txt"; fail "qemu-img check: the hot-plugged image is not clean"; }
 	qemu-img convert -f qcow2 -O raw "$img" "$W/hot.raw" || fail "qemu-img convert failed"
 	disk_raw_check "$W/hot.raw" 31 4 || fail "the image does not hold the pattern L3 wrote"
+	# The same node name, id and slot once more; the guest powers off with it plugged.
+	keelctl "$S" blockdev-add driver=qcow2 node-name=hd0 \
+		file:="{\"driver\":\"file\",\"filename\":\"$img\"}" >"$W/r.txt" 2>&1 ||
+		fail "the second blockdev-add failed: $(cat "$W/r.txt")"
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus $io >"$W/r.txt" 2>&1 ||
+		fail "the second device_add failed: $(cat "$W/r.txt")"
+	wait_line 'L3: hotplug-again' 60 || fail "L3 did not see the disk added a second time"
 	wait $boot
 	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
 	grep 'L3: hotplug-dmesg:' "$W/vmm.txt" | sed 's/^.*L3: /## /'
@@ -394,7 +402,8 @@ disk_hotplug()
 	no_kernel_problems
 }
 
-hp_wait_line()
+# wait_line REGEX SECS: until the L3 console ($W/vmm.log) has a line matching REGEX.
+wait_line()
 {
 	n=0
 	until tr -d '\r' <"$W/vmm.log" 2>/dev/null | grep -qE "$1"; do

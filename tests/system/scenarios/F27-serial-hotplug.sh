@@ -9,16 +9,6 @@ command -v keelctl >/dev/null || fail "keelctl is not in the L2 image"
 command -v keel-sockcat >/dev/null || fail "keel-sockcat is not in the L2 image"
 S=$W/qmp.sock
 P=$W/port.sock
-# wait_line REGEX SECS: until the L3 console has a line matching REGEX
-wait_line()
-{
-	n=0
-	until tr -d '\r' <"$W/vmm.log" 2>/dev/null | grep -qE "$1"; do
-		n=$((n + 1))
-		[ $n -gt $(($2 * 10)) ] && return 1
-		sleep 0.1
-	done
-}
 # wait_event REGEX SECS: until keelctl events printed a line matching REGEX
 wait_event()
 {
