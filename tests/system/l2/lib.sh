@@ -319,22 +319,19 @@ bridges_64()
 	no_kernel_problems
 }
 
-# disk_hotplug MACHINE [BUS [IOTHREAD]]: F31 — blockdev-add a qcow2 image and
-# device_add a virtio-blk-pci on BUS while L3 runs; L3 writes a pattern; device_del,
-# the guest lets go (pciehp on q35's root port, acpiphp on pc's bus 0),
-# DEVICE_DELETED; the node can go only then; qemu-img check is clean and the pattern
-# is in the image; then the same disk is added again and the guest powers off with it.
-disk_hotplug()
+# hotplug_boot MACHINE TEST CMDLINE [keel options]: start keel with a QMP socket
+# ($S) in the background ($boot), q35 with root port rp1; follow QMP events into
+# $W/events.txt; return when L3 says hotplug-waiting, with keel's pid in $pid.
+hotplug_boot()
 {
-	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3} ioid=${3:-}
+	m=$1 t=$2 c=$3
+	shift 3
 	[ "$KEEL_VMM" = keel ] || skip "keel's QMP hotplug"
-	S=$W/qmp.sock img=$W/hot.qcow2
-	qemu-img create -q -f qcow2 "$img" 32M || fail "qemu-img create failed"
-	set -- --machine "$m" --qmp "unix:$S,server"
+	S=$W/qmp.sock
+	set -- --machine "$m" --qmp "unix:$S,server" "$@"
 	[ "$m" = q35 ] && set -- "$@" --device pcie-root-port,id=rp1,chassis=1,slot=1
-	[ -n "$ioid" ] && set -- "$@" --iothread "id=$ioid"
-	L3_CMDLINE_EXTRA="keel.seed=31 keel.mib=4"
-	cmd=$(vmm_cmd pvh 1 disk-hotplug "$@")
+	L3_CMDLINE_EXTRA=$c
+	cmd=$(vmm_cmd pvh 1 "$t" "$@")
 	L3_CMDLINE_EXTRA=
 	note "run: $cmd"
 	eval "vmm-watch -o '$W/vmm.log' -t 300 -r 256 -- $cmd" >"$W/watch.out" 2>&1 &
@@ -347,6 +344,45 @@ disk_hotplug()
 	echo $! >>"$W/pids"
 	wait_line 'L3: hotplug-waiting' 150 || fail "L3 never reached the hotplug test"
 	keel_pid
+}
+
+# hotplug_deleted ID SECS: until QMP reported DEVICE_DELETED for ID the Nth time
+# (N: ${3:-1}); prints the seconds it took.
+hotplug_deleted()
+{
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	n=0
+	until [ "$(grep -cE "DEVICE_DELETED.* device=$1( |\$)" "$W/events.txt")" -ge "${3:-1}" ]; do
+		n=$((n + 1))
+		[ $n -gt $(($2 * 10)) ] && fail "no DEVICE_DELETED for $1 within $2 s: $(tail -n 3 "$W/events.txt")"
+		sleep 0.1
+	done
+	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# hotplug_end: L3 sees a last disk and powers off; keel must exit 0, L3 clean.
+hotplug_end()
+{
+	wait_line 'L3: hotplug-again' 60 || fail "L3 did not see the disk added a last time"
+	wait $boot
+	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
+	grep -q 'exit=0$' "$W/watch.out" || fail "keel did not exit 0: $(grep vmm-watch "$W/watch.out")"
+	no_kernel_problems
+}
+
+# disk_hotplug MACHINE [BUS [IOTHREAD]]: F31 — blockdev-add a qcow2 image and
+# device_add a virtio-blk-pci on BUS while L3 runs; L3 writes a pattern; device_del,
+# the guest lets go (pciehp on q35's root port, acpiphp on pc's bus 0),
+# DEVICE_DELETED; the node can go only then; qemu-img check is clean and the pattern
+# is in the image; then the same disk is added again and the guest powers off with it.
+disk_hotplug()
+{
+	m=$1 bus=${2:+bus=$2} io=${3:+iothread=$3} ioid=${3:-}
+	img=$W/hot.qcow2
+	qemu-img create -q -f qcow2 "$img" 32M || fail "qemu-img create failed"
+	set --
+	[ -n "$ioid" ] && set -- --iothread "id=$ioid"
+	hotplug_boot "$m" disk-hotplug "keel.seed=31 keel.mib=4" "$@"
 	fds0=$(ls /proc/$pid/fd | wc -l)
 	keelctl "$S" blockdev-add driver=qcow2 node-name=hd0 \
 		file:="{\"driver\":\"file\",\"filename\":\"$img\"}" >"$W/r.txt" 2>&1 ||
@@ -370,14 +406,7 @@ disk_hotplug()
 	echo
 	keelctl "$S" device_del id=disk1 >"$W/r.txt" 2>&1 || fail "device_del failed: $(cat "$W/r.txt")"
 	keelctl "$S" device_del id=disk1 2>"$W/r.txt" && fail "a second device_del while pending succeeded"
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	n=0
-	until grep -q 'DEVICE_DELETED.*disk1' "$W/events.txt"; do
-		n=$((n + 1))
-		[ $n -gt 300 ] && fail "no DEVICE_DELETED for disk1 within 30 s: $(cat "$W/events.txt")"
-		sleep 0.1
-	done
-	info "$m: DEVICE_DELETED $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s after device_del"
+	info "$m: DEVICE_DELETED $(hotplug_deleted disk1 30) s after device_del"
 	wait_line 'L3: hotplug-gone' 30 || fail "the disk is still in L3 after DEVICE_DELETED"
 	keelctl "$S" blockdev-del node-name=hd0 >"$W/r.txt" 2>&1 ||
 		fail "blockdev-del after the unplug failed: $(cat "$W/r.txt")"
@@ -394,12 +423,109 @@ disk_hotplug()
 		fail "the second blockdev-add failed: $(cat "$W/r.txt")"
 	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus $io >"$W/r.txt" 2>&1 ||
 		fail "the second device_add failed: $(cat "$W/r.txt")"
-	wait_line 'L3: hotplug-again' 60 || fail "L3 did not see the disk added a second time"
-	wait $boot
-	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
+	hotplug_end
 	grep 'L3: hotplug-dmesg:' "$W/vmm.txt" | sed 's/^.*L3: /## /'
-	grep -q 'exit=0$' "$W/watch.out" || fail "keel did not exit 0: $(grep vmm-watch "$W/watch.out")"
-	no_kernel_problems
+}
+
+# hotplug_add_qcow2 NODE IMAGE: blockdev-add a qcow2 node on IMAGE.
+hotplug_add_qcow2()
+{
+	keelctl "$S" blockdev-add driver=qcow2 node-name="$1" \
+		file:="{\"driver\":\"file\",\"filename\":\"$2\"}" >"$W/r.txt" 2>&1 ||
+		fail "blockdev-add $1 failed: $(cat "$W/r.txt")"
+}
+
+# disk_hotplug_load MACHINE [BUS]: F31 — device_del of a hot-plugged qcow2 disk
+# while fio and an O_DIRECT pattern writer run in L3: DEVICE_DELETED comes once the
+# guest lets go, every write L3 saw complete is in the image, the image is clean.
+disk_hotplug_load()
+{
+	m=$1 bus=${2:+bus=$2}
+	img=$W/load.qcow2
+	qemu-img create -q -f qcow2 "$img" 64M || fail "qemu-img create failed"
+	hotplug_boot "$m" disk-hotplug-load "keel.seed=33 keel.mib=24"
+	hotplug_add_qcow2 hd0 "$img"
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus >"$W/r.txt" 2>&1 ||
+		fail "device_add failed: $(cat "$W/r.txt")"
+	wait_line 'L3: load-acked 2$' 120 || fail "L3's writer did not get going"
+	keelctl "$S" device_del id=disk1 >"$W/r.txt" 2>&1 || fail "device_del failed: $(cat "$W/r.txt")"
+	info "$m: DEVICE_DELETED $(hotplug_deleted disk1 60) s after device_del, under load"
+	wait_line 'L3: hotplug-gone' 60 || fail "the disk is still in L3 after DEVICE_DELETED"
+	tr -d '\r' <"$W/vmm.log" | grep -E 'L3: load-(writer|fio)' | sed 's/^.*L3: /## /'
+	keelctl "$S" blockdev-del node-name=hd0 >"$W/r.txt" 2>&1 ||
+		fail "blockdev-del after the unplug failed: $(cat "$W/r.txt")"
+	qemu-img check -f qcow2 "$img" >"$W/check.txt" 2>&1 ||
+		{ sed 's/^/# /' "$W/check.txt"; fail "qemu-img check: the image is not clean after an unplug under load"; }
+	qemu-img convert -f qcow2 -O raw "$img" "$W/load.raw" || fail "qemu-img convert failed"
+	acked=$(tr -d '\r' <"$W/vmm.log" | sed -n 's/^.*L3: load-acked \([0-9]*\)$/\1/p')
+	[ -n "$acked" ] || fail "no write acknowledged to L3"
+	bad=
+	for i in $acked; do
+		[ "$(keel-pattern 33 $((i * 256)) 256 | md5sum)" = \
+		  "$(dd if="$W/load.raw" bs=1M skip="$i" count=1 2>/dev/null | md5sum)" ] || bad="$bad $i"
+	done
+	[ -z "$bad" ] || fail "MiB acknowledged to L3 but not in the image:$bad"
+	info "$m: $(echo $acked | wc -w) MiB acknowledged to L3 before the unplug, all in the image; qemu-img check clean"
+	hotplug_add_qcow2 hd0 "$img"
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 $bus >"$W/r.txt" 2>&1 ||
+		fail "the last device_add failed: $(cat "$W/r.txt")"
+	hotplug_end
+}
+
+# disk_hotplug_cycles MACHINE CYCLES: F31 — CYCLES times blockdev-add, device_add,
+# L3 reads the disk, device_del, DEVICE_DELETED, blockdev-del; even cycles a qcow2
+# node served on an I/O thread, odd ones a raw node served by vhost-blk.ko. After
+# them keel holds as many fds and threads as before, vhost-blk no live objects.
+disk_hotplug_cycles()
+{
+	m=$1 cycles=$2
+	K=/keel/kmod
+	[ -c /dev/vhost-blk ] || insmod $K/vhost-blk.ko 2>"$W/insmod.err" ||
+		fail "insmod vhost-blk.ko: $(cat "$W/insmod.err")"
+	qemu-img create -q -f qcow2 "$W/c.qcow2" 32M || fail "qemu-img create failed"
+	truncate -s 32M "$W/c.raw"
+	hotplug_boot "$m" disk-hotplug-cycles "keel.cycles=$cycles" --iothread id=io0
+	fds0=$(ls /proc/$pid/fd | wc -l) tasks0=$(ls /proc/$pid/task | wc -l)
+	c=0
+	while [ $c -lt "$cycles" ]; do
+		if [ $((c % 2)) = 0 ]; then
+			hotplug_add_qcow2 hd0 "$W/c.qcow2"
+			dev="driver=virtio-blk-pci drive=hd0 id=disk1 iothread=io0"
+		else
+			keelctl "$S" blockdev-add driver=raw node-name=hd0 \
+				file:="{\"driver\":\"file\",\"filename\":\"$W/c.raw\"}" >"$W/r.txt" 2>&1 ||
+				fail "blockdev-add raw failed: $(cat "$W/r.txt")"
+			dev="driver=virtio-blk-pci drive=hd0 id=disk1 accel=vhost"
+		fi
+		keelctl "$S" device_add $dev >"$W/r.txt" 2>&1 ||
+			fail "cycle $c: device_add $dev failed: $(cat "$W/r.txt")"
+		wait_line "L3: cycle-added $c\$" 60 || fail "cycle $c: L3 did not see the disk"
+		[ $((c % 2)) = 1 ] && ! grep -qs vhost-blk /proc/[0-9]*/comm &&
+			note "cycle $c: no vhost-blk worker thread seen"
+		keelctl "$S" device_del id=disk1 >"$W/r.txt" 2>&1 ||
+			fail "cycle $c: device_del failed: $(cat "$W/r.txt")"
+		hotplug_deleted disk1 60 $((c + 1)) >/dev/null
+		wait_line "L3: cycle-gone $c\$" 60 || fail "cycle $c: the disk is still in L3"
+		keelctl "$S" blockdev-del node-name=hd0 >"$W/r.txt" 2>&1 ||
+			fail "cycle $c: blockdev-del failed: $(cat "$W/r.txt")"
+		c=$((c + 1))
+	done
+	fds1=$(ls /proc/$pid/fd | wc -l) tasks1=$(ls /proc/$pid/task | wc -l)
+	P=/sys/module/vhost_blk/parameters
+	live="$(cat $P/live_devices 2>&1) $(cat $P/live_requests 2>&1)"
+	info "$m: $cycles add/remove cycles: fds $fds0 -> $fds1, threads $tasks0 -> $tasks1, vhost-blk live devices/requests: $live"
+	[ "$fds1" -le "$fds0" ] || fail "keel holds $((fds1 - fds0)) more fds after $cycles cycles"
+	[ "$tasks1" -le "$tasks0" ] || fail "keel has $((tasks1 - tasks0)) more threads after $cycles cycles"
+	[ "$live" = "0 0" ] || fail "vhost-blk has live objects after the cycles: $live"
+	grep -c 'served by vhost-blk' "$W/vmm.log" | sed 's/^/## vhost-blk served this many hot-plugged disks: /'
+	[ "$(tr -d '\r' <"$W/vmm.log" | grep -c 'served by vhost-blk')" -ge $((cycles / 2)) ] ||
+		fail "the odd cycles' disks were not served by vhost-blk"
+	hotplug_add_qcow2 hd0 "$W/c.qcow2"
+	keelctl "$S" device_add driver=virtio-blk-pci drive=hd0 id=disk1 >"$W/r.txt" 2>&1 ||
+		fail "the last device_add failed: $(cat "$W/r.txt")"
+	hotplug_end
+	rmmod vhost_blk 2>/dev/null
+	:
 }
 
 # wait_line REGEX SECS: until the L3 console ($W/vmm.log) has a line matching REGEX.
