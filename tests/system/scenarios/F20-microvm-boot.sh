@@ -7,16 +7,21 @@
 truncate -s 16M "$W/d.raw"
 S=$W/qmp.sock
 for kind in pvh bzimage; do
+	rm -f "$S" "$W/qpci.txt" "$W/dadd.txt"
+	# QMP while the guest boots, from the side: vmm_boot sets the results here
+	(
+		n=0
+		while [ ! -S "$S" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+		keelctl --json "$S" query-pci >"$W/qpci.txt" 2>&1
+		keelctl --json "$S" device_add driver=virtio-rng-device id=h0 >"$W/dadd.txt" 2>&1
+		keelctl --json "$S" device_add driver=virtio-rng-pci id=h1 >>"$W/dadd.txt" 2>&1
+	) &
+	q=$!
+	echo $q >>"$W/pids"
 	VMM_TIMEOUT=150 vmm_boot "$kind" 1 info --machine microvm --qmp "unix:$S" \
-		--disk "path=$W/d.raw,format=raw" --rng &
-	boot=$!
-	n=0
-	while [ ! -S "$S" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
-	[ -S "$S" ] || fail "$kind: keel did not create the QMP socket $S"
-	keelctl --json "$S" query-pci >"$W/qpci.txt" 2>&1
-	keelctl --json "$S" device_add driver=virtio-rng-device id=h0 >"$W/dadd.txt" 2>&1
-	keelctl --json "$S" device_add driver=virtio-rng-pci id=h1 >>"$W/dadd.txt" 2>&1
-	wait $boot
+		--disk "path=$W/d.raw,format=raw" --rng
+	wait $q
+	[ -s "$W/qpci.txt" ] || fail "$kind: keel did not answer on the QMP socket $S"
 	expect_exit0 poweroff
 	v=$(sed -n 's/^.*L3: virtio-devs=//p' "$W/vmm.txt" | head -n1)
 	info "$kind: virtio devices: $v"
@@ -55,6 +60,5 @@ for kind in pvh bzimage; do
 		fail "$kind: device_add of virtio-rng-pci was not refused for want of a PCI bus"
 	info "$kind: L3 /init after $(echo "$WATCH" | sed -n 's/.*first_ms=\([0-9-]*\).*/\1/p') ms" \
 	     "(L3 uptime at /init: $(fact init-uptime) s)"
-	rm -f "$S"
 done
 :
