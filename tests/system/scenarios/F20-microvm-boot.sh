@@ -44,6 +44,9 @@ for kind in pvh bzimage; do
 	grep 'L3: pci-log:' "$W/vmm.txt" | head -n 3 | sed 's/^.*L3: /## /'
 	grep -E 'L3: virtio-pci-log: .*virtio.mmio' "$W/vmm.txt" | grep -iE 'error|fail|wrong' &&
 		fail "$kind: virtio_mmio complained"
+	# the kicks go through KVM_IOEVENTFD_FLAG_DATAMATCH, not through keel
+	grep -q 'no ioeventfd for queue kicks' "$W/vmm.txt" &&
+		fail "$kind: keel could not register the virtio-mmio kick ioeventfds"
 	no_kernel_problems
 	sed 's/^/## query-pci: /' "$W/qpci.txt" | head -n 3
 	grep -q '"return"' "$W/qpci.txt" || fail "$kind: query-pci failed: $(head -c 200 "$W/qpci.txt")"
