@@ -16,12 +16,17 @@ bench_cmd()
 	case $1 in
 	keel-pvh) echo "$K --kernel /keel/l3/vmlinux" ;;
 	keel-bzimage) echo "$K --kernel /keel/l3/bzImage" ;;
+	keel-microvm-pvh) echo "$K --machine microvm --kernel /keel/l3/vmlinux" ;;
+	keel-q35-pvh) echo "$K --machine q35 --kernel /keel/l3/vmlinux" ;;
 	qemu-microvm-pvh) echo "$Q -M microvm,rtc=on -kernel /keel/l3/vmlinux" ;;
 	qemu-pc-bzimage) echo "$Q -M pc -kernel /keel/l3/bzImage" ;;
+	qemu-q35-bzimage) echo "$Q -M q35 -kernel /keel/l3/bzImage" ;;
 	esac
 }
 
-CONFIGS="keel-pvh keel-bzimage qemu-microvm-pvh qemu-pc-bzimage"
+# keel-pvh and keel-bzimage are the default machine, pc
+CONFIGS="keel-pvh keel-bzimage keel-microvm-pvh keel-q35-pvh qemu-microvm-pvh qemu-pc-bzimage"
+CONFIGS="$CONFIGS qemu-q35-bzimage"
 for c in $CONFIGS; do
 	echo "BENCH-CMD $c $(bench_cmd $c)"
 done

@@ -19,6 +19,7 @@ static const char *const dev_bus_names[DEV_BUS_NR] = {
 	[DEV_BUS_SYSTEM] = "system",
 	[DEV_BUS_PCI] = "PCI",
 	[DEV_BUS_VIRTIO_SERIAL] = "virtio-serial",
+	[DEV_BUS_VIRTIO_MMIO] = "virtio-mmio",
 };
 
 const struct device_type *device_type_find(const char *name)

@@ -27,6 +27,7 @@ enum dev_bus_kind {
 	DEV_BUS_SYSTEM,		/* board devices: no bus=, no addr= */
 	DEV_BUS_PCI,		/* PCI or PCIe: bus=ID, addr=SLOT[.FN] */
 	DEV_BUS_VIRTIO_SERIAL,	/* virtserialport, virtconsole */
+	DEV_BUS_VIRTIO_MMIO,	/* microvm's virtio-mmio slots: virtio-*-device */
 	DEV_BUS_NR,
 };
 
@@ -49,7 +50,8 @@ struct dev_bus_ops {
 struct dev_bus {
 	char id[DEVICE_ID_MAX];		/* "pci.0", "br1", "rp1", "virtio-serial0" */
 	enum dev_bus_kind kind;
-	void *impl;			/* DEV_BUS_PCI: struct pci_bus *; else the owner's model */
+	void *impl;			/* DEV_BUS_PCI: struct pci_bus *; DEV_BUS_VIRTIO_MMIO:
+					 * struct virtio_mmio_bus *; else the owner's model */
 	struct device *owner;		/* NULL: the machine's root bus */
 	const struct dev_bus_ops *ops;
 	void *ops_opaque;

@@ -13,6 +13,9 @@ extern const struct device_type virtio_rng_pci_type;
 extern const struct device_type virtio_serial_pci_type;
 extern const struct device_type virtserialport_type;
 extern const struct device_type virtconsole_type;
+extern const struct device_type virtio_blk_device_type;
+extern const struct device_type virtio_rng_device_type;
+extern const struct device_type virtio_serial_device_type;
 
 const struct device_type *const device_types[] = {
 	&virtio_blk_pci_type,
@@ -24,5 +27,8 @@ const struct device_type *const device_types[] = {
 	&pci_bridge_type,
 	&pcie_pci_bridge_type,
 	&pcie_root_port_type,
+	&virtio_blk_device_type,
+	&virtio_rng_device_type,
+	&virtio_serial_device_type,
 	NULL,
 };

@@ -79,10 +79,14 @@ struct board_ops {
 	/* query-pci: up to max functions; returns how many. */
 	unsigned int (*pci_functions)(struct machine *m, struct qmp_pci_function *out,
 				      unsigned int max);
+	/* The device types --disk and --rng make; NULL: virtio-blk-pci, virtio-rng-pci. */
+	const char *disk_device;
+	const char *rng_device;
 };
 
 extern const struct board_ops board_pc_ops;
 extern const struct board_ops board_q35_ops;
+extern const struct board_ops board_microvm_ops;
 
 struct rtc;
 struct pci_host_windows;
@@ -110,5 +114,11 @@ void pc_pci_windows(struct machine *m, struct pci_host_windows *w);
 /* q35's ACPI description for nr_cpus and BAR windows w (board_q35.c; unit tests). */
 void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
 		     const struct pci_host_windows *w);
+
+struct virtio_mmio_bus;
+
+/* microvm's ACPI description for nr_cpus and bus's taken slots (board_microvm.c). */
+void microvm_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
+			 const struct virtio_mmio_bus *bus);
 
 #endif

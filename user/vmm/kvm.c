@@ -355,25 +355,42 @@ void kvm_irqfd_del(struct kvm *kvm, int route, int efd)
 	pthread_mutex_unlock(&kvm->route_lock);
 }
 
-int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
-		  bool assign)
+static int kvm_ioeventfd_set(struct kvm *kvm, int efd, uint64_t addr, unsigned int len,
+			     bool pio, bool dm, uint64_t datamatch, bool assign)
 {
 	struct kvm_ioeventfd ioev = {
+		.datamatch = dm ? datamatch : 0,
 		.addr = addr,
 		.len = len,
 		.fd = efd,
 		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (dm ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
 			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
 	if (len != 1 && len != 2 && len != 4 && len != 8 &&
-	    !(len == 0 && kvm->ioeventfd_any_length))
+	    !(len == 0 && !dm && kvm->ioeventfd_any_length))
+		return -EINVAL;
+	/* A value wider than the access can never match: a caller's mistake. */
+	if (dm && len < 8 && datamatch >> (8 * len))
 		return -EINVAL;
 	if (pio && addr + (len ? len : 1) > 0x10000)
 		return -EINVAL;
 	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
 		return -errno;
 	return 0;
+}
+
+int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
+		  bool assign)
+{
+	return kvm_ioeventfd_set(kvm, efd, addr, len, pio, false, 0, assign);
+}
+
+int kvm_ioeventfd_dm(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
+		     uint64_t datamatch, bool assign)
+{
+	return kvm_ioeventfd_set(kvm, efd, addr, len, pio, true, datamatch, assign);
 }
 
 unsigned int kvm_phys_bits(struct kvm *kvm)

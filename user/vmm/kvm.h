@@ -83,6 +83,12 @@ void kvm_irqfd_del(struct kvm *kvm, int route, int efd);
 /* KVM_IOEVENTFD on a write of len (0: any length) at addr; 0 or -errno. */
 int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
 		  bool assign);
+/*
+ * The same with KVM_IOEVENTFD_FLAG_DATAMATCH: only a write of exactly
+ * datamatch signals efd (virtio-mmio's QueueNotify, one eventfd per queue).
+ */
+int kvm_ioeventfd_dm(struct kvm *kvm, int efd, uint64_t addr, unsigned int len, bool pio,
+		     uint64_t datamatch, bool assign);
 
 /* The guest's physical address width (CPUID 0x80000008 EAX[7:0]; 36 if absent). */
 unsigned int kvm_phys_bits(struct kvm *kvm);

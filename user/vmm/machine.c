@@ -173,6 +173,14 @@ static int mach_ioeventfd(void *opaque, int efd, uint64_t addr, unsigned int len
 	return kvm_ioeventfd(m->kvm, efd, addr, len, pio, assign);
 }
 
+static int mach_ioeventfd_dm(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
+			     uint64_t datamatch, bool assign)
+{
+	struct machine *m = opaque;
+
+	return kvm_ioeventfd_dm(m->kvm, efd, addr, len, pio, datamatch, assign);
+}
+
 /* KVM drops the irqfds and ioeventfds with the VM in mach_teardown(). */
 static void mach_pci_services(struct machine *m)
 {
@@ -181,6 +189,7 @@ static void mach_pci_services(struct machine *m)
 	m->ms.irqfd_update = mach_irqfd_update;
 	m->ms.irqfd_del = mach_irqfd_del;
 	m->ms.ioeventfd = mach_ioeventfd;
+	m->ms.ioeventfd_dm = mach_ioeventfd_dm;
 }
 
 static void mach_vcpu_event(void *opaque, unsigned int index, enum vcpu_event ev)
@@ -317,7 +326,10 @@ static void mach_device_deleted(void *opaque, struct device *dev)
 	qmp_devices_deleted(m->qmp, dev->id);
 }
 
-/* --disk: a block node "diskN" (the N-th --disk) and a virtio-blk-pci serving it. */
+/*
+ * --disk: a block node "diskN" (the N-th --disk) and a virtio-blk-pci serving
+ * it (the board's disk device instead: virtio-blk-device on microvm).
+ */
 static int mach_disk_expand(struct machine *m, const char *str, unsigned int index, char *err,
 			  size_t errlen)
 {
@@ -342,7 +354,7 @@ static int mach_disk_expand(struct machine *m, const char *str, unsigned int ind
 	}
 	opts_init(&o);
 	snprintf(num, sizeof(num), "%u", c->num_queues);
-	ret = opts_set(&o, "driver", "virtio-blk-pci");
+	ret = opts_set(&o, "driver", m->type->board->disk_device ?: "virtio-blk-pci");
 	ret = ret ?: opts_set(&o, "drive", node);
 	ret = ret ?: opts_set(&o, "num-queues", num);
 	ret = ret ?: opts_set(&o, "werror", werror[c->werror]);
@@ -446,7 +458,8 @@ static int mach_devices_open(struct machine *m)
 			ret = mach_disk_expand(m, d->str, disks++, err, sizeof(err));
 			break;
 		case CLI_DEV_RNG:
-			snprintf(spec, sizeof(spec), "virtio-rng-pci%s%s",
+			snprintf(spec, sizeof(spec), "%s%s%s",
+				 m->type->board->rng_device ?: "virtio-rng-pci",
 				 d->str && *d->str ? "," : "", d->str ? d->str : "");
 			ret = mach_device_from_string(m, spec, err, sizeof(err));
 			break;

@@ -28,9 +28,19 @@ static const struct machine_type q35_keel_1 = {
 	.board = &board_q35_ops,
 };
 
+static const struct machine_type microvm_keel_1 = {
+	.name = "microvm-keel-1",
+	.alias = "microvm",
+	.desc = "microvm: virtio-mmio devices, no PCI, ACPI, COM1, RTC; the fastest start",
+	.version = 1,
+	.max_cpus = CLI_MAX_CPUS,
+	.board = &board_microvm_ops,
+};
+
 const struct machine_type *const machine_types[] = {
 	&pc_keel_1,
 	&q35_keel_1,
+	&microvm_keel_1,
 	NULL,
 };
 
@@ -66,9 +76,9 @@ void machine_types_help(FILE *f)
 
 		if (t->alias)
 			snprintf(alias, sizeof(alias), " (alias of %s)", t->name);
-		fprintf(f, "  %-12s %s%s\n", t->alias ? t->alias : t->name, t->desc,
+		fprintf(f, "  %-15s %s%s\n", t->alias ? t->alias : t->name, t->desc,
 			t->is_default ? " (default)" : "");
 		if (t->alias)
-			fprintf(f, "  %-12s %s\n", t->name, "the same, by its versioned name");
+			fprintf(f, "  %-15s %s\n", t->name, "the same, by its versioned name");
 	}
 }

@@ -108,9 +108,11 @@ img_busybox_root()
 	mknod "$root/dev/null" c 1 3
 }
 
-# Debian's modules L3 loads at once (with their dependencies): the PCI virtio
-# transport and devices, and the pvpanic drivers (ISA/ACPI QEMU0001 and PCI).
-L3_MODULES="virtio_pci virtio_blk virtio-rng virtio_console pvpanic-mmio pvpanic-pci"
+# Debian's modules L3 loads at once (with their dependencies): the PCI and MMIO
+# virtio transports (virtio_mmio finds microvm's LNRO0005 devices through ACPI
+# and finds nothing elsewhere), the devices, and the pvpanic drivers (ISA/ACPI
+# QEMU0001 and PCI).
+L3_MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng virtio_console pvpanic-mmio pvpanic-pci"
 
 # img_copy_mods MODDIR DEST NAME...: NAMEs and their dependencies as DEST/<m>.ko,
 # in load order in DEST/order.

@@ -1,8 +1,10 @@
 /*
- * virtio-blk-pci: the registry entry of virtio-blk (blk.h). drive= names a
- * block node (--blockdev, --disk, QMP blockdev-add) that the machine opened;
- * the device claims it for itself, and the machine says who serves it
- * (keel's data plane or vhost-blk, accel=).
+ * virtio-blk-pci and virtio-blk-device: the registry entries of virtio-blk
+ * (blk.h) on virtio-pci and on microvm's virtio-mmio slots, with the same
+ * properties and code (the transport comes from the bus, transport.h).
+ * drive= names a block node (--blockdev, --disk, QMP blockdev-add) that the
+ * machine opened; the device claims it for itself, and the machine says who
+ * serves it (keel's data plane or vhost-blk, accel=).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 
 #include "devices/device.h"
 #include "devices/virtio/blk.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/transport.h"
 #include "lib/errmsg.h"
 
 struct blk_pci_conf {
@@ -33,7 +35,7 @@ static const struct opt_desc blk_pci_props[] = {
 	OPT_D_STR(struct blk_pci_conf, serial, "serial", NULL,
 		  "the disk's serial number (up to 20 printable characters)"),
 	OPT_D_UINT(struct blk_pci_conf, num_queues, "num-queues", "1", 1,
-		   VIRTIO_BLK_MAX_QUEUES, "request queues, one MSI-X vector each"),
+		   VIRTIO_BLK_MAX_QUEUES, "request queues (one MSI-X vector each on PCI)"),
 	OPT_D_ENUM(struct blk_pci_conf, werror, "werror", "report", blk_pci_werror,
 		   "a failed write: report it to the guest, or stop the machine"),
 	OPT_D_ENUM(struct blk_pci_conf, accel, "accel", "auto", blk_pci_accel,
@@ -152,19 +154,17 @@ static int blk_pci_realize(struct device *dev, const struct device_ctx *ctx, cha
 		.vhost_fd = b->node.vhost_fd,
 		.vhost_backend_fd = b->node.vhost_backend_fd,
 	};
-
-	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
+	int ret;
 
 	b->blk = virtio_blk_create(ctx->ms, &conf);
 	if (!b->blk)
 		return -ENOMEM;
-	if (!virtio_pci_new(ctx->ms, virtio_blk_vdev(b->blk), &info)) {
+	ret = virtio_transport_plug(dev, ctx, virtio_blk_vdev(b->blk), err, errlen);
+	if (ret) {
 		virtio_blk_free(b->blk);
 		b->blk = NULL;
-		return -ENOMEM;
 	}
-	dev->pci = virtio_pci_function(virtio_blk_vdev(b->blk));
-	return 0;
+	return ret;
 }
 
 static void blk_pci_unrealize(struct device *dev)
@@ -197,6 +197,20 @@ const struct device_type virtio_blk_pci_type = {
 	.props = blk_pci_props,
 	.conf_size = sizeof(struct blk_pci_conf),
 	.hotpluggable = true,
+	.check = blk_pci_check,
+	.create = blk_pci_create,
+	.realize = blk_pci_realize,
+	.unrealize = blk_pci_unrealize,
+	.destroy = blk_pci_destroy,
+};
+
+/* microvm has no hotplug (nor has QEMU's): the slots are described at boot. */
+const struct device_type virtio_blk_device_type = {
+	.name = "virtio-blk-device",
+	.desc = "virtio disk on a virtio-mmio slot (microvm's --disk)",
+	.bus = DEV_BUS_VIRTIO_MMIO,
+	.props = blk_pci_props,
+	.conf_size = sizeof(struct blk_pci_conf),
 	.check = blk_pci_check,
 	.create = blk_pci_create,
 	.realize = blk_pci_realize,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/mmio.h"
+#include "lib/errmsg.h"
 #include "lib/log.h"
 
 /* Device configuration the register block has room for. */
@@ -71,6 +72,8 @@ struct virtio_mmio {
 	bool ioeventfd_ok;
 	unsigned int mistakes;		/* bitmap of enum vmio_mistake already logged */
 	bool broken_logged;
+	struct virtio_mmio_bus *bus;	/* the slot's bus, or NULL (virtio_mmio_new) */
+	unsigned int slot;
 };
 
 static const struct virtio_transport_ops vmio_transport_ops;
@@ -717,12 +720,65 @@ void virtio_mmio_free(struct virtio_mmio *vm)
 	vmio_ack(vm, ~0u);
 	if (vm->vdev->transport == vm)
 		virtio_dev_unbind(vm->vdev);
+	if (vm->bus)
+		vm->bus->used &= ~(1u << vm->slot);
 	for (i = 0; i < vm->vdev->nr_queues; i++)
 		close(vm->q[i].kick_fd);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->isr_lock);
 	free(vm->q);
 	free(vm);
+}
+
+/* ---- the bus of slots ---- */
+
+void virtio_mmio_bus_init(struct virtio_mmio_bus *bus, uint64_t base, unsigned int gsi_base,
+			  unsigned int nr_slots)
+{
+	bus->base = base;
+	bus->gsi_base = gsi_base;
+	bus->nr_slots = nr_slots < VIRTIO_MMIO_BUS_MAX_SLOTS ? nr_slots :
+			VIRTIO_MMIO_BUS_MAX_SLOTS;
+	bus->used = 0;
+}
+
+bool virtio_mmio_bus_slot(const struct virtio_mmio_bus *bus, unsigned int i, uint64_t *base,
+			  unsigned int *gsi)
+{
+	if (i >= bus->nr_slots || !(bus->used & (1u << i)))
+		return false;
+	*base = bus->base + (uint64_t)i * VIRTIO_MMIO_SIZE;
+	*gsi = bus->gsi_base + i;
+	return true;
+}
+
+struct virtio_mmio *virtio_mmio_bus_plug(struct virtio_mmio_bus *bus,
+					 const struct machine_services *ms,
+					 struct virtio_dev *vdev, int *ret, char *err,
+					 size_t errlen)
+{
+	struct virtio_mmio *vm;
+	unsigned int i;
+
+	for (i = 0; i < bus->nr_slots; i++)
+		if (!(bus->used & (1u << i)))
+			break;
+	if (i == bus->nr_slots) {
+		*ret = errmsg_set(err, errlen, -ENOSPC, "%s: all %u virtio-mmio slots are taken",
+				  vdev->name, bus->nr_slots);
+		return NULL;
+	}
+	vm = virtio_mmio_new(ms, vdev, bus->base + (uint64_t)i * VIRTIO_MMIO_SIZE,
+			     bus->gsi_base + i);
+	if (!vm) {
+		*ret = errmsg_set(err, errlen, -ENOMEM, "%s: cannot make its virtio-mmio "
+				  "transport in slot %u", vdev->name, i);
+		return NULL;
+	}
+	bus->used |= 1u << i;
+	vm->bus = bus;
+	vm->slot = i;
+	return vm;
 }
 
 int virtio_mmio_cmdline(const struct virtio_mmio *vm, char *buf, size_t len)

@@ -7,6 +7,7 @@
 #ifndef KEEL_DEVICES_VIRTIO_MMIO_H
 #define KEEL_DEVICES_VIRTIO_MMIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,38 @@
 #define VIRTIO_MMIO_INT_CONFIG		0x2
 
 struct virtio_mmio;
+
+/*
+ * The slots of a machine's virtio-mmio bus (DEV_BUS_VIRTIO_MMIO, the bus's
+ * impl): slot i is the register block at base + i * VIRTIO_MMIO_SIZE with its
+ * interrupt on GSI gsi_base + i, as QEMU's microvm lays its transports out.
+ * A device takes the first free slot when it is realized and gives it back
+ * when its transport goes; the board describes the taken ones to the guest.
+ */
+#define VIRTIO_MMIO_BUS_MAX_SLOTS	32
+
+struct virtio_mmio_bus {
+	uint64_t base;
+	unsigned int gsi_base;
+	unsigned int nr_slots;		/* at most VIRTIO_MMIO_BUS_MAX_SLOTS */
+	uint32_t used;			/* bit i: slot i has a device (main loop only) */
+};
+
+void virtio_mmio_bus_init(struct virtio_mmio_bus *bus, uint64_t base, unsigned int gsi_base,
+			  unsigned int nr_slots);
+/* Slot i's register block and GSI; false if i is not a taken slot. */
+bool virtio_mmio_bus_slot(const struct virtio_mmio_bus *bus, unsigned int i, uint64_t *base,
+			  unsigned int *gsi);
+/*
+ * Bind vdev to the first free slot of bus: the transport, registered, with
+ * the slot taken until virtio_mmio_free(). NULL: -ENOSPC (the bus is full)
+ * or another -errno in *ret, with err set.
+ */
+struct virtio_mmio *virtio_mmio_bus_plug(struct virtio_mmio_bus *bus,
+					 const struct machine_services *ms,
+					 struct virtio_dev *vdev, int *ret, char *err,
+					 size_t errlen);
+
 
 /*
  * Register the device's 0x200 bytes at base (machine_mmio_add) with its

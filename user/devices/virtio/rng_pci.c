@@ -1,12 +1,13 @@
 /*
- * virtio-rng-pci: the registry entry of virtio-rng (rng.h) on the virtio-pci
- * transport; its properties are --rng's (keel-run.md "--rng").
+ * virtio-rng-pci and virtio-rng-device: the registry entries of virtio-rng
+ * (rng.h) on virtio-pci and on microvm's virtio-mmio slots (transport.h);
+ * their properties are --rng's (keel-run.md "--rng").
  */
 #include <errno.h>
 #include <string.h>
 
 #include "devices/device.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/transport.h"
 #include "devices/virtio/rng.h"
 
 #define RNG_MAX_PERIOD_MS	(3600ull * 1000)
@@ -35,17 +36,17 @@ static int rng_pci_create(struct device *dev, const struct machine_services *ms,
 static int rng_pci_realize(struct device *dev, const struct device_ctx *ctx, char *err,
 			   size_t errlen)
 {
-	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
 	struct virtio_rng *rng = virtio_rng_create(ctx->ms, dev->name, dev->conf);
+	int ret;
 
 	if (!rng)
 		return -EIO;
-	if (!virtio_pci_new(ctx->ms, virtio_rng_vdev(rng), &info)) {
+	ret = virtio_transport_plug(dev, ctx, virtio_rng_vdev(rng), err, errlen);
+	if (ret) {
 		virtio_rng_free(rng);
-		return -ENOMEM;
+		return ret;
 	}
 	dev->priv = rng;
-	dev->pci = virtio_pci_function(virtio_rng_vdev(rng));
 	return 0;
 }
 
@@ -65,6 +66,18 @@ const struct device_type virtio_rng_pci_type = {
 	.props = rng_pci_props,
 	.conf_size = sizeof(struct virtio_rng_config),
 	.hotpluggable = true,
+	.create = rng_pci_create,
+	.realize = rng_pci_realize,
+	.unrealize = rng_pci_unrealize,
+};
+
+/* microvm has no hotplug (nor has QEMU's): the slots are described at boot. */
+const struct device_type virtio_rng_device_type = {
+	.name = "virtio-rng-device",
+	.desc = "virtio entropy source on a virtio-mmio slot (microvm's --rng)",
+	.bus = DEV_BUS_VIRTIO_MMIO,
+	.props = rng_pci_props,
+	.conf_size = sizeof(struct virtio_rng_config),
 	.create = rng_pci_create,
 	.realize = rng_pci_realize,
 	.unrealize = rng_pci_unrealize,

@@ -1,7 +1,9 @@
 /*
- * virtio-serial-pci, virtserialport and virtconsole: the registry entries of
- * virtio-console (console.h). The PCI device owns a virtio-serial bus; ports
- * plug into it, each claiming a chardev, and come and go while the guest runs.
+ * virtio-serial-pci, virtio-serial-device, virtserialport and virtconsole:
+ * the registry entries of virtio-console (console.h). The controller (on
+ * virtio-pci, or on microvm's virtio-mmio slots: transport.h) owns a
+ * virtio-serial bus; ports plug into it, each claiming a chardev, and come
+ * and go while the guest runs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 
 #include "devices/device.h"
 #include "devices/virtio/console.h"
-#include "devices/virtio/pci.h"
+#include "devices/virtio/transport.h"
 #include "lib/errmsg.h"
 
 struct serial_pci_conf {
@@ -90,13 +92,7 @@ static int serial_pci_create(struct device *dev, const struct machine_services *
 static int serial_pci_realize(struct device *dev, const struct device_ctx *ctx, char *err,
 			      size_t errlen)
 {
-	struct virtio_pci_info info = { .pcie = ctx->bus && ctx->bus->pcie };
-	struct virtio_dev *vdev = virtio_console_vdev(dev->priv);
-
-	if (!virtio_pci_new(ctx->ms, vdev, &info))
-		return -ENOMEM;
-	dev->pci = virtio_pci_function(vdev);
-	return 0;
+	return virtio_transport_plug(dev, ctx, virtio_console_vdev(dev->priv), err, errlen);
 }
 
 static void serial_pci_unrealize(struct device *dev)
@@ -122,6 +118,19 @@ const struct device_type virtio_serial_pci_type = {
 	.aliases = serial_pci_aliases,
 	.desc = "virtio-serial controller: a bus for virtserialport and virtconsole",
 	.bus = DEV_BUS_PCI,
+	.props = serial_pci_props,
+	.prop_aliases = serial_pci_prop_aliases,
+	.conf_size = sizeof(struct serial_pci_conf),
+	.create = serial_pci_create,
+	.realize = serial_pci_realize,
+	.unrealize = serial_pci_unrealize,
+	.destroy = serial_pci_destroy,
+};
+
+const struct device_type virtio_serial_device_type = {
+	.name = "virtio-serial-device",
+	.desc = "virtio-serial controller on a virtio-mmio slot: a bus for ports",
+	.bus = DEV_BUS_VIRTIO_MMIO,
 	.props = serial_pci_props,
 	.prop_aliases = serial_pci_prop_aliases,
 	.conf_size = sizeof(struct serial_pci_conf),

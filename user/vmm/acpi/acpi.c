@@ -73,6 +73,16 @@ static int acpi_config_check(const struct acpi_config *cfg)
 			cfg->sci_irq, cfg->gpe0_len);
 		return -EINVAL;
 	}
+	if (cfg->nr_virtio_mmio > ACPI_MAX_VIRTIO_MMIO) {
+		log_err("acpi: %u virtio-mmio devices cannot be described (at most %d)",
+			cfg->nr_virtio_mmio, ACPI_MAX_VIRTIO_MMIO);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->nr_virtio_mmio; i++)
+		if (cfg->virtio_mmio[i].base > UINT32_MAX - 0x200) {
+			log_err("acpi: virtio-mmio registers above 4 GiB are not supported");
+			return -EINVAL;
+		}
 	if (cfg->base > UINT32_MAX - ACPI_TABLES_SIZE ||
 	    cfg->lapic_addr > UINT32_MAX || cfg->ioapic_addr > UINT32_MAX ||
 	    cfg->pci_mem32_base + cfg->pci_mem32_size > 1ULL << 32) {

@@ -13,6 +13,14 @@
 #define ACPI_TABLES_BASE	0xE0000
 #define ACPI_TABLES_SIZE	0x20000
 
+/* microvm's virtio-mmio slots: at most one DSDT device per GSI of the I/O APIC. */
+#define ACPI_MAX_VIRTIO_MMIO	24
+
+struct acpi_virtio_mmio {
+	uint64_t base;			/* 0x200 bytes of registers (VIRTIO 1.2 ch. 4.2.2) */
+	uint32_t gsi;			/* level-triggered, active high */
+};
+
 struct acpi_config {
 	uint64_t base;			/* guest-physical address of the buffer */
 	unsigned int nr_cpus;		/* LAPIC IDs 0 .. nr_cpus-1, all enabled */
@@ -44,6 +52,9 @@ struct acpi_config {
 	/* ACPI PCI hotplug of bus 0 (acpi_pcihp.h): register block port, 0: none. */
 	uint16_t pcihp_port;
 	uint32_t pcihp_slots;		/* slots described with _EJ0 */
+	/* virtio-mmio transports (microvm), one LNRO0005 device each; 0: none. */
+	unsigned int nr_virtio_mmio;
+	struct acpi_virtio_mmio virtio_mmio[ACPI_MAX_VIRTIO_MMIO];
 };
 
 struct acpi_tables {

@@ -3,10 +3,13 @@
  * keyboard (PNP0303), PS/2 mouse (PNP0F13) and pvpanic (QEMU0001) under \_SB with their _CRS
  * (ch. 6.4), the PCI host bridge PCI0 (PNP0A08, PCI Firmware 3.0 ch. 4.1.5)
  * with its _PRT (ch. 6.2.13: every slot's INTA-D on GSIs 16-19) and, on a
- * PCIe machine, its _OSC (PCI Firmware 3.2 ch. 4.5),
+ * PCIe machine, its _OSC (PCI Firmware 3.2 ch. 4.5), microvm's virtio-mmio
+ * transports (LNRO0005, the ACPI id Linux's virtio_mmio driver matches),
  * \_S5 (ch. 7.4.2) and an empty \_PIC (ch. 5.8.1). The power
  * button is the FADT fixed-feature button, so it has no device here.
  */
+#include <stdio.h>
+
 #include "devices/pci/bus.h"
 #include "vmm/acpi/dsdt.h"
 #include "vmm/acpi/pcihp_aml.h"
@@ -17,6 +20,7 @@
 #define DSDT_I8042_CMD		0x64
 #define DSDT_KBD_IRQ		1
 #define DSDT_AUX_IRQ		12
+#define DSDT_VIRTIO_MMIO_SIZE	0x200
 
 static void acpi_dsdt_hid(struct aml *a, const char *eisaid)
 {
@@ -83,6 +87,30 @@ static void acpi_dsdt_pvpanic(struct aml *a, const struct acpi_config *cfg)
 	aml_res_end(a);
 	aml_name_decl(a, "_STA");
 	aml_int(a, 0x0f);
+	aml_end(a);
+}
+
+/*
+ * One virtio-mmio transport (VIRTIO 1.2 ch. 4.2): _HID LNRO0005, its 0x200
+ * bytes of registers and its interrupt, a level-triggered, active-high GSI
+ * (the transport holds the line while InterruptStatus is non-zero).
+ */
+static void acpi_dsdt_virtio_mmio(struct aml *a, unsigned int i,
+				  const struct acpi_virtio_mmio *v)
+{
+	char name[5];
+
+	snprintf(name, sizeof(name), "VR%02u", i);
+	aml_device_begin(a, name);
+	aml_name_decl(a, "_HID");
+	aml_string(a, "LNRO0005");
+	aml_name_decl(a, "_UID");
+	aml_int(a, i);
+	aml_name_decl(a, "_CRS");
+	aml_res_begin(a);
+	aml_res_mem32_fixed(a, (uint32_t)v->base, DSDT_VIRTIO_MMIO_SIZE, 1);
+	aml_res_ext_irq(a, v->gsi, AML_IRQ_CONSUMER);
+	aml_res_end(a);
 	aml_end(a);
 }
 
@@ -270,6 +298,8 @@ static void acpi_dsdt_s5(struct aml *a, const struct acpi_config *cfg)
 
 int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 {
+	unsigned int i;
+
 	aml_scope_begin(a, "\\_SB");
 	acpi_dsdt_com1(a, cfg);
 	acpi_dsdt_rtc(a);
@@ -278,6 +308,8 @@ int acpi_dsdt_aml(struct aml *a, const struct acpi_config *cfg)
 		acpi_dsdt_pvpanic(a, cfg);
 	if (cfg->pci_ecam_base)
 		acpi_dsdt_pci0(a, cfg);
+	for (i = 0; i < cfg->nr_virtio_mmio && i < ACPI_MAX_VIRTIO_MMIO; i++)
+		acpi_dsdt_virtio_mmio(a, i, &cfg->virtio_mmio[i]);
 	aml_end(a);
 	if (cfg->pci_ecam_base && cfg->pcihp_port)
 		pcihp_aml_append(a, cfg->pcihp_port, cfg->pcihp_slots);
