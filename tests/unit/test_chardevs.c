@@ -70,6 +70,28 @@ static void test_parse(void **state)
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		&s, err, sizeof(err)), -EINVAL);
 	assert_int_equal(chardevs_parse(NULL, &s, err, sizeof(err)), -EINVAL);
+
+	/* The option grammar's rules and messages (Documentation/options.md). */
+	assert_int_equal(chardevs_parse("id=a,backend=unix,path=/tmp/a,,b.sock,server=yes", &s,
+					err, sizeof(err)), 0);
+	assert_string_equal(s.path, "/tmp/a,b.sock");
+	assert_true(s.server);
+	assert_int_equal(chardevs_parse("id=a,backend=tcp", &s, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--chardev: key 'backend': 'tcp' is not one of null, unix, "
+			    "file, pty");
+	assert_int_equal(chardevs_parse("id=a,backend=null,color=red", &s, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "--chardev: unknown key 'color'");
+	assert_int_equal(chardevs_parse("id=a,backend=null,junk", &s, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--chardev: "));
+	assert_non_null(strstr(err, "junk"));
+	assert_int_equal(chardevs_parse("id=a,id=b,backend=null", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(chardevs_parse("id=a,backend=null,", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(chardevs_parse("", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(chardevs_parse("id=a,backend=unix,path=/x,server=maybe", &s, err,
+					sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'server'"));
 }
 
 static void test_registry(void **state)

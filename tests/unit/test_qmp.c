@@ -568,13 +568,17 @@ static int fake_dump(void *o, const char *path)
 	return vm->fail_dump;
 }
 
+/* Counted first (out NULL), then filled; the tree itself: tests/unit/test_qmp_pci.c. */
 static unsigned int fake_pci(void *o, struct qmp_pci_function *out, unsigned int max)
 {
-	assert_true(max >= 2);
-	out[0] = (struct qmp_pci_function){ .slot = 0, .vendor = 0x8086, .device = 0x1237,
-					    .class_code = 0x060000, .name = "pci-host" };
+	if (max < 2)
+		return 2;
+	out[0] = (struct qmp_pci_function){ .slot = 0, .parent = -1, .vendor = 0x8086,
+					    .device = 0x1237, .class_code = 0x060000,
+					    .has_subsystem = true, .name = "pci-host" };
 	out[1] = (struct qmp_pci_function){
-		.slot = 3, .vendor = 0x1af4, .device = 0x1042, .subsystem_vendor = 0x1af4,
+		.slot = 3, .parent = -1, .vendor = 0x1af4, .device = 0x1042,
+		.has_subsystem = true, .subsystem_vendor = 0x1af4,
 		.subsystem = 2, .class_code = 0x010000, .irq_line = 11, .irq_pin = 1,
 		.name = "virtio-blk0", .nr_regions = 2,
 		.regions = { { .bar = 1, .address = 0xc0000000, .size = 0x1000 },

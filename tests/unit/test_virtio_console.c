@@ -20,11 +20,13 @@
 
 #include "fake_machine.h"
 #include "fake_transport.h"
+#include "devices/device.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/virtqueue_ring.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/opts.h"
 
 #define RAM_SIZE	(4u << 20)
 #define QSIZE		8
@@ -108,12 +110,49 @@ struct add_args {
 	char err[128];
 };
 
+/*
+ * "[virtserialport|virtconsole,]chardev=C[,name=N][,nr=N][,id=ID]" into the
+ * cfg the registry types hand the model (serial_pci.c), read with lib/opts.
+ */
+static int port_cfg(const char *str, struct virtio_console_port_cfg *cfg, char *err,
+		    size_t errlen)
+{
+	const char *driver, *v;
+	struct opts o;
+	uint64_t nr;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nr = -1;
+	ret = opts_parse(&o, str, "driver", false, err, errlen);
+	if (ret)
+		goto out;
+	driver = opts_get(&o, "driver");
+	cfg->console = driver && !strcmp(driver, "virtconsole");
+	if ((v = opts_get(&o, "chardev")))
+		snprintf(cfg->chardev, sizeof(cfg->chardev), "%s", v);
+	if ((v = opts_get(&o, "name")))
+		snprintf(cfg->name, sizeof(cfg->name), "%s", v);
+	if ((v = opts_get(&o, "id")))
+		snprintf(cfg->id, sizeof(cfg->id), "%s", v);
+	if ((v = opts_get(&o, "nr"))) {
+		ret = opt_parse_uint(v, &nr);
+		if (ret)
+			goto out;
+		cfg->nr = nr > 1000 ? 1000 : (int)nr;
+	}
+	ret = opts_check_used(&o, "port", err, errlen);
+out:
+	opts_free(&o);
+	return ret;
+}
+
 static void do_add(struct ctx *c, void *arg)
 {
 	struct add_args *a = arg;
 	struct virtio_console_port_cfg cfg;
 
-	a->ret = virtio_console_port_parse(a->opts, &cfg, a->err, sizeof(a->err));
+	a->ret = port_cfg(a->opts, &cfg, a->err, sizeof(a->err));
 	if (!a->ret)
 		a->ret = virtio_console_port_add(c->con, &cfg, a->cd, a->err, sizeof(a->err));
 }
@@ -476,43 +515,49 @@ static void test_config_space(void **state)
 	cfg_write(c, 8, "x", 1);	/* ignored, no crash */
 }
 
+/* The port options as --device and device_add read them (the registry types). */
 static void test_port_parse(void **state)
 {
+	static const char *const bad[] = {
+		"virtserialport,name=x", "virtserialport,chardev=c1,nr=31",
+		"virtserialport,chardev=c1,nr=", "virtserialport,chardev=c1,nr=1x",
+		"virtserialport,chardev=c1,bogus=1", "virtserialport,chardev=c1,chardev",
+		"virtserialport,chardev=c1,virtserialport", "virtserialport,chardev=c1,",
+		"virtserialport,chardev=c1,chardev=c2", "virtserialport,chardev=c1,addr=1",
+		"virtserialport,chardev=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaa",
+	};
 	struct virtio_console_port_cfg cfg;
-	char err[128];
+	char err[256];
+	unsigned int i;
 
-	assert_int_equal(virtio_console_port_parse("virtserialport,chardev=c1,name=keel.test.0,"
-						   "nr=3,id=p1", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(device_check("virtserialport,chardev=c1,name=keel.test.0,nr=3,id=p1",
+				      err, sizeof(err)), 0);
+	assert_int_equal(device_check("virtconsole,chardev=c1", err, sizeof(err)), 0);
+	assert_int_equal(device_check("virtserialport,chardev=c1,bus=vs0.0", err, sizeof(err)),
+			 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(device_check(bad[i], err, sizeof(err)), -EINVAL);
+		assert_true(err[0]);
+	}
+	assert_int_equal(device_check("virtserialport,name=x", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "chardev"));
+	assert_int_equal(device_check("virtserialport,chardev=c1,bogus=1", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'bogus'"));
+
+	/* What the model gets from them. */
+	assert_int_equal(port_cfg("virtserialport,chardev=c1,name=keel.test.0,nr=3,id=p1", &cfg,
+				  err, sizeof(err)), 0);
 	assert_string_equal(cfg.chardev, "c1");
 	assert_string_equal(cfg.name, "keel.test.0");
 	assert_string_equal(cfg.id, "p1");
 	assert_int_equal(cfg.nr, 3);
 	assert_false(cfg.console);
-	assert_int_equal(virtio_console_port_parse("chardev=c1", &cfg, err, sizeof(err)), 0);
-	assert_int_equal(cfg.nr, -1);
-	assert_int_equal(virtio_console_port_parse("virtconsole,chardev=c1", &cfg, err,
-						   sizeof(err)), 0);
+	assert_int_equal(port_cfg("virtconsole,chardev=c1", &cfg, err, sizeof(err)), 0);
 	assert_true(cfg.console);
-	assert_int_equal(virtio_console_port_parse("name=x", &cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "chardev"));
-	assert_int_equal(virtio_console_port_parse("chardev=c1,nr=31", &cfg, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,nr=", &cfg, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,nr=1x", &cfg, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,name=../x", &cfg, err,
-						   sizeof(err)), -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,bogus=1", &cfg, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,chardev", &cfg, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(virtio_console_port_parse("chardev=c1,virtserialport", &cfg, err,
-						   sizeof(err)), -EINVAL);
-	assert_int_equal(virtio_console_port_parse(
-		"chardev=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		&cfg, err, sizeof(err)), -EINVAL);
-	assert_int_equal(virtio_console_port_parse(NULL, &cfg, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cfg.nr, -1);
 }
 
 static void test_port_add_rules(void **state)
@@ -527,6 +572,9 @@ static void test_port_add_rules(void **state)
 	assert_int_equal(add_port(c, "chardev=b,id=p2", NULL), 0);	/* gets 2 */
 	assert_int_equal(add_port(c, "chardev=b,id=p3", NULL), 0);	/* gets 3 */
 	assert_int_equal(add_port(c, "chardev=b,id=p4", NULL), -ENOSPC);
+	/* The guest makes a file of the name: no '/' or "..". */
+	assert_int_equal(add_port(c, "chardev=b,id=p5,name=../x", NULL), -EINVAL);
+	assert_int_equal(add_port(c, "chardev=b,id=p5,name=a/b", NULL), -EINVAL);
 	assert_int_equal(add_port(c, "virtconsole,chardev=b,id=p4", NULL), 0);	/* port 0 */
 	assert_int_equal(del_port(c, "nope"), -ENOENT);
 	/* No driver: removal is immediate. */

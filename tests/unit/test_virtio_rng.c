@@ -1,6 +1,6 @@
 /*
  * Unit tests for user/devices/virtio/rng.c (VIRTIO 1.2 ch. 5.4): the --rng
- * option, the rate-limit window, and the device served on the main loop
+ * option (the virtio-rng-pci properties), the rate-limit window, and the device served on the main loop
  * through a driver-side split ring in fake guest RAM.
  */
 #include <stdarg.h>
@@ -15,10 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/device.h"
 #include "devices/virtio/pci.h"
 #include "devices/virtio/rng.h"
 #include "fake_machine.h"
 #include "lib/loop.h"
+#include "lib/opts.h"
 #include "vmm/cli.h"
 
 #define RAM_SIZE	(1 << 20)
@@ -33,54 +35,85 @@ static char err[256];
 
 /* ---- option ---- */
 
+extern const struct device_type virtio_rng_pci_type;
+
+/*
+ * The properties of --rng / --device virtio-rng-pci as the registry type
+ * reads them (lib/opts.h): arg may be NULL (all defaults).
+ */
+static int rng_conf(const char *arg, struct virtio_rng_config *c)
+{
+	struct opts o;
+	int ret = 0;
+
+	err[0] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (!arg) {
+		opts_defaults(virtio_rng_pci_type.props, c);
+		return 0;
+	}
+	ret = opts_parse(&o, arg, NULL, false, err, sizeof(err));
+	if (!ret)
+		ret = opts_apply(&o, virtio_rng_pci_type.props, c, "virtio-rng-pci", err,
+				 sizeof(err));
+	if (!ret)
+		ret = opts_check_used(&o, "virtio-rng-pci", err, sizeof(err));
+	opts_free(&o);
+	return ret;
+}
+
 static void test_parse_defaults(void **state)
 {
 	struct virtio_rng_config c;
 
-	assert_int_equal(virtio_rng_parse(NULL, &c, err, sizeof(err)), 0);
-	assert_string_equal(c.source, "");
+	assert_int_equal(rng_conf(NULL, &c), 0);
+	assert_string_equal(c.source, "getrandom");
 	assert_int_equal(c.max_bytes, 0);
 	assert_int_equal(c.period_ms, VIRTIO_RNG_DEFAULT_PERIOD_MS);
-	assert_int_equal(virtio_rng_parse("", &c, err, sizeof(err)), 0);
-	assert_int_equal(virtio_rng_parse("source=getrandom", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("source=getrandom", &c), 0);
 	assert_string_equal(c.source, "getrandom");
-	assert_int_equal(virtio_rng_parse("source=/dev/hwrng,max-bytes=1024,period=1000", &c,
-					  err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("source=/dev/hwrng,max-bytes=1024,period=1000", &c), 0);
 	assert_string_equal(c.source, "/dev/hwrng");
 	assert_int_equal(c.max_bytes, 1024);
 	assert_int_equal(c.period_ms, 1000);
-	assert_int_equal(virtio_rng_parse("max-bytes=4096", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("max-bytes=4096", &c), 0);
 	assert_int_equal(c.max_bytes, 4096);
 	assert_int_equal(c.period_ms, VIRTIO_RNG_DEFAULT_PERIOD_MS);
-	/* A path may hold '=' (only the first one splits). */
-	assert_int_equal(virtio_rng_parse("source=/tmp/a=b", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("max-bytes=0x1000", &c), 0);
+	assert_int_equal(c.max_bytes, 4096);
+	/* A path may hold '=' (only the first one splits) and ',' (written ",,"). */
+	assert_int_equal(rng_conf("source=/tmp/a=b", &c), 0);
 	assert_string_equal(c.source, "/tmp/a=b");
+	assert_int_equal(rng_conf("source=/tmp/a,,b", &c), 0);
+	assert_string_equal(c.source, "/tmp/a,b");
 }
 
 static void test_parse_errors(void **state)
 {
 	static const char *const bad[] = {
-		"source", "source=", "=x", "max-bytes=0", "max-bytes=-1", "max-bytes=1k",
-		"max-bytes=99999999999999999999", "max-bytes=4294967296", "period=100",
+		"", "source", "=x", "max-bytes=-1", "max-bytes=1k",
+		"max-bytes=99999999999999999999", "max-bytes=4294967296",
 		"max-bytes=1,period=0", "max-bytes=1,period=3600001", "rate=5",
-		"source=x,", ",source=x", "source=x,,max-bytes=1", "max-bytes= 1",
+		"source=x,", ",source=x", "max-bytes= 1", "source=a,source=b",
 	};
 	struct virtio_rng_config c;
 	char longsrc[VIRTIO_RNG_SOURCE_MAX + 16];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		assert_int_equal(virtio_rng_parse(bad[i], &c, err, sizeof(err)), -EINVAL);
-		assert_true(strstr(err, "--rng") != NULL);
-	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(rng_conf(bad[i], &c), 0);
+	assert_int_not_equal(rng_conf("rate=5", &c), 0);
+	assert_string_equal(err, "virtio-rng-pci: unknown key 'rate'");
+	assert_int_not_equal(rng_conf("max-bytes=1,period=3600001", &c), 0);
+	assert_non_null(strstr(err, "'period'"));
+	assert_non_null(strstr(err, "1..3600000"));
 	memset(longsrc, 'a', sizeof(longsrc));
 	memcpy(longsrc, "source=", 7);
 	longsrc[sizeof(longsrc) - 1] = '\0';
-	assert_int_equal(virtio_rng_parse(longsrc, &c, err, sizeof(err)), -EINVAL);
+	assert_int_not_equal(rng_conf(longsrc, &c), 0);
+	assert_non_null(strstr(err, "'source'"));
 	/* The largest accepted values. */
-	assert_int_equal(virtio_rng_parse("max-bytes=4294967295,period=3600000", &c, err,
-					  sizeof(err)), 0);
+	assert_int_equal(rng_conf("max-bytes=4294967295,period=3600000", &c), 0);
 }
 
 /* keel run's --rng: the value is optional, so the next option is not taken for it. */
@@ -190,7 +223,7 @@ static int rng_setup(const char *arg)
 
 	fake_machine_init(&fm, RAM_SIZE);
 	avail_idx = 0;
-	assert_int_equal(virtio_rng_parse(arg, &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf(arg, &c), 0);
 	rng = virtio_rng_create(&fm.ms, "virtio-rng0", &c);
 	if (rng)
 		assert_non_null(virtio_pci_new(&fm.ms, virtio_rng_vdev(rng), NULL));
@@ -369,17 +402,16 @@ static void test_bad_sources(void **state)
 {
 	struct virtio_rng_config c;
 
-	assert_int_equal(virtio_rng_parse("source=/nonexistent/keel-rng", &c, err, sizeof(err)),
-			 0);
+	assert_int_equal(rng_conf("source=/nonexistent/keel-rng", &c), 0);
 	assert_int_equal(virtio_rng_check_source(&c), -ENOENT);
 	fake_machine_init(&fm, RAM_SIZE);
 	assert_null(virtio_rng_create(&fm.ms, "virtio-rng0", &c));
-	assert_int_equal(virtio_rng_parse("source=/tmp", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("source=/tmp", &c), 0);
 	assert_int_equal(virtio_rng_check_source(&c), -EINVAL);
 	assert_null(virtio_rng_create(&fm.ms, "virtio-rng0", &c));
-	assert_int_equal(virtio_rng_parse("source=getrandom", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("source=getrandom", &c), 0);
 	assert_int_equal(virtio_rng_check_source(&c), 0);
-	assert_int_equal(virtio_rng_parse("source=/dev/urandom", &c, err, sizeof(err)), 0);
+	assert_int_equal(rng_conf("source=/dev/urandom", &c), 0);
 	assert_int_equal(virtio_rng_check_source(&c), 0);
 	fake_machine_fini(&fm);
 }

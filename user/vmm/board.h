@@ -76,7 +76,7 @@ struct board_ops {
 	void (*teardown)(struct machine *m);
 	/* QMP system_powerdown: press the power button. -ENODEV without one. */
 	int (*powerdown)(struct machine *m);
-	/* query-pci: up to max functions; returns how many. */
+	/* query-pci: up to max functions of the whole tree; returns how many exist. */
 	unsigned int (*pci_functions)(struct machine *m, struct qmp_pci_function *out,
 				      unsigned int max);
 	/* The device types --disk and --rng make; NULL: virtio-blk-pci, virtio-rng-pci. */

@@ -366,7 +366,7 @@ static unsigned int pc_pci_functions(struct machine *m, struct qmp_pci_function 
 {
 	struct pc_board *b = m->board;
 
-	return b && b->pci ? qmp_pci_collect(b->pci, out, max) : 0;
+	return b && b->pci ? qmp_pci_collect(b->pci, &m->devs, out, max) : 0;
 }
 
 const struct board_ops board_pc_ops = {

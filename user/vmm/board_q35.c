@@ -184,7 +184,7 @@ static unsigned int q35_pci_functions(struct machine *m, struct qmp_pci_function
 {
 	struct q35_board *b = m->board;
 
-	return b && b->pci ? qmp_pci_collect(b->pci, out, max) : 0;
+	return b && b->pci ? qmp_pci_collect(b->pci, &m->devs, out, max) : 0;
 }
 
 const struct board_ops board_q35_ops = {

@@ -1,6 +1,7 @@
 /*
  * The machine's named chardevs (chardevs.h; Documentation/keel-run.md
- * "Chardevs"): --chardev parsing, a registry by id, claims by device ports.
+ * "Chardevs"): --chardev parsing (lib/opts.h), a registry by id, claims by
+ * device ports.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include "lib/errmsg.h"
 #include "lib/chardev.h"
 #include "lib/log.h"
+#include "lib/opts.h"
 #include "vmm/chardevs.h"
 
 struct chardevs_entry {
@@ -66,77 +68,47 @@ int chardevs_check(const struct chardevs_spec *spec, char *err, size_t errlen)
 	return 0;
 }
 
-static int chardevs_set(char *dst, size_t cap, const char *val, size_t len, const char *key,
-			char *err, size_t errlen)
-{
-	if (len >= cap)
-		return chardevs_err(err, errlen, -EINVAL, "--chardev %s= is longer than %zu bytes",
-				    key, cap - 1);
-	memcpy(dst, val, len);
-	dst[len] = '\0';
-	return 0;
-}
+static const char *const chardevs_backends[] = {
+	[CHARDEVS_NULL] = "null", [CHARDEVS_UNIX] = "unix",
+	[CHARDEVS_FILE] = "file", [CHARDEVS_PTY] = "pty", NULL,
+};
 
-int chardevs_parse(const char *opts, struct chardevs_spec *spec, char *err, size_t errlen)
+/* OPT_ENUM fills an int: the backend field must be one. */
+_Static_assert(sizeof(enum chardevs_backend) == sizeof(int), "backend is not an int");
+
+static const struct opt_desc chardevs_props[] = {
+	OPT_D_STR(struct chardevs_spec, id, "id", NULL, "the chardev's name for device ports"),
+	OPT_D_ENUM(struct chardevs_spec, backend, "backend", "null", chardevs_backends,
+		   "what the chardev is"),
+	OPT_D_STR(struct chardevs_spec, path, "path", NULL, "the socket or file (unix, file)"),
+	OPT_D_BOOL(struct chardevs_spec, server, "server", "off",
+		   "listen (unix: the default, and the only mode)"),
+	{ 0 },
+};
+
+int chardevs_parse(const char *str, struct chardevs_spec *spec, char *err, size_t errlen)
 {
-	static const char *const backends[] = {
-		[CHARDEVS_NULL] = "null", [CHARDEVS_UNIX] = "unix",
-		[CHARDEVS_FILE] = "file", [CHARDEVS_PTY] = "pty",
-	};
-	const char *p = opts;
-	bool have_backend = false, have_server = false;
+	struct opts o;
+	bool have_backend, have_server;
+	char why[200];
+	int ret;
 
 	memset(spec, 0, sizeof(*spec));
-	if (!opts)
+	if (!str)
 		return chardevs_err(err, errlen, -EINVAL, "--chardev needs options");
-	while (*p) {
-		const char *end = strchr(p, ','), *eq, *val;
-		size_t len = end ? (size_t)(end - p) : strlen(p), klen, vlen;
-		unsigned int i;
-		int ret = 0;
-
-		eq = memchr(p, '=', len);
-		if (!eq)
-			return chardevs_err(err, errlen, -EINVAL, "--chardev '%.*s' is not key=value",
-					    (int)len, p);
-		klen = (size_t)(eq - p);
-		val = eq + 1;
-		vlen = len - klen - 1;
-		if (klen == 2 && !strncmp(p, "id", 2)) {
-			ret = chardevs_set(spec->id, sizeof(spec->id), val, vlen, "id", err, errlen);
-		} else if (klen == 4 && !strncmp(p, "path", 4)) {
-			ret = chardevs_set(spec->path, sizeof(spec->path), val, vlen, "path", err,
-					   errlen);
-		} else if (klen == 7 && !strncmp(p, "backend", 7)) {
-			for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-				if (strlen(backends[i]) == vlen && !strncmp(val, backends[i], vlen))
-					break;
-			if (i == sizeof(backends) / sizeof(backends[0]))
-				return chardevs_err(err, errlen, -EINVAL, "--chardev backend '%.*s' "
-						    "is not one of unix, file, pty, null", (int)vlen,
-						    val);
-			spec->backend = i;
-			have_backend = true;
-		} else if (klen == 6 && !strncmp(p, "server", 6)) {
-			if ((vlen == 2 && !strncmp(val, "on", 2)) || (vlen == 4 && !strncmp(val, "true", 4)))
-				spec->server = true;
-			else if ((vlen == 3 && !strncmp(val, "off", 3)) ||
-				 (vlen == 5 && !strncmp(val, "false", 5)))
-				spec->server = false;
-			else
-				return chardevs_err(err, errlen, -EINVAL, "--chardev server= is on "
-						    "or off");
-			have_server = true;
-		} else {
-			return chardevs_err(err, errlen, -EINVAL, "--chardev option '%.*s' is not "
-					    "one of id, backend, path, server", (int)klen, p);
-		}
-		if (ret)
-			return ret;
-		p += len;
-		if (*p == ',')
-			p++;
+	ret = opts_parse(&o, str, NULL, false, why, sizeof(why));
+	if (ret) {
+		opts_free(&o);
+		return chardevs_err(err, errlen, ret, "--chardev: %s", why);
 	}
+	have_backend = opts_peek(&o, "backend");
+	have_server = opts_peek(&o, "server");
+	ret = opts_apply(&o, chardevs_props, spec, "--chardev", err, errlen);
+	if (!ret)
+		ret = opts_check_used(&o, "--chardev", err, errlen);
+	opts_free(&o);
+	if (ret)
+		return -EINVAL;
 	if (!spec->id[0])
 		return chardevs_err(err, errlen, -EINVAL, "--chardev needs id=ID");
 	if (!have_backend)

@@ -32,9 +32,10 @@ struct chardevs_spec {
 };
 
 /*
- * "id=ID,backend=unix|file|pty|null[,path=P][,server=on]" into spec; unix needs
- * path and server=on (client mode is not supported), file needs path.
- * 0 or -EINVAL with one sentence in err.
+ * "id=ID,backend=unix|file|pty|null[,path=P][,server=on]" into spec through
+ * the option grammar (Documentation/options.md); unix needs path and
+ * server=on (client mode is not supported), file needs path.
+ * 0 or -EINVAL with one sentence in err, prefixed "--chardev".
  */
 int chardevs_parse(const char *opts, struct chardevs_spec *spec, char *err, size_t errlen);
 /* The same checks for a spec built another way (QMP chardev-add). */

@@ -296,10 +296,32 @@ bridges_64()
 		done
 	done
 	set -- "$@" --disk "path=$W/last.raw,format=raw,bus=br3,addr=1f"
+	S=$W/qmp.sock
+	set -- "$@" --qmp "unix:$S,server"
 	L3_CMDLINE_EXTRA="keel.seed=21 keel.mib=4 keel.disk=/dev/vdb"
-	VMM_TIMEOUT=300 L3_MEMORY=384 vmm_boot pvh 2 lspci-pattern "$@"
+	cmd=$(L3_MEMORY=384 vmm_cmd pvh 2 lspci-pattern "$@")
 	L3_CMDLINE_EXTRA=
-	expect_exit0 poweroff
+	# vmm_boot, with a look over QMP once L3's userspace runs (the guest has
+	# numbered its buses by then); stopped meanwhile so it cannot power off.
+	note "run: $cmd"
+	eval "vmm-watch -o '$W/vmm.log' -t 300 -r 256 $WATCH_OPTS -- $cmd" >"$W/watch.out" 2>&1 &
+	boot=$!
+	echo $boot >>"$W/pids"
+	if wait_line 'L3: lspci: ' 250; then
+		keelctl "$S" stop >/dev/null 2>&1
+		keelctl --json "$S" query-pci >"$W/pci.json" 2>&1
+		keelctl "$S" pci >"$W/pci.txt" 2>&1
+		keelctl "$S" devices >"$W/devices.txt" 2>&1
+		keelctl "$S" cont >/dev/null 2>&1
+	fi
+	wait $boot
+	VMM_RC=$?
+	WATCH=$(grep '^vmm-watch:' "$W/watch.out")
+	[ -n "$WATCH" ] || WATCH="vmm-watch failed: $(head -c 300 "$W/watch.out")"
+	VMM_MARKERS=$(echo "$WATCH" | sed -n 's/.*markers=\([0-9]*\).*/\1/p')
+	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
+	note "$WATCH"
+	VMM_TIMEOUT=300 expect_exit0 poweroff
 	expect_line 'L3: lspci-done' "L3 did not run lspci"
 	sed -n 's/^.*L3: lspci: //p' "$W/vmm.txt" >"$W/lspci.txt"
 	rng=$(grep -c '\[1af4:1044\]' "$W/lspci.txt")
@@ -316,7 +338,40 @@ bridges_64()
 		sed 's/^/# /' | grep . && fail "a BAR region is unassigned, disabled or virtual"
 	disk_l3_expect 'pattern ok 4' "L3 did not write and read back the pattern on the last disk"
 	disk_raw_check "$W/last.raw" 21 4 || fail "the last disk's image does not hold L3's pattern"
+	bridges_64_qmp "$m"
 	no_kernel_problems
+}
+
+# What QMP saw while L3 ran: query-pci nests the functions behind the bridges on
+# the buses L3 numbered (lspci's), and keelctl devices lists every device's bus.
+bridges_64_qmp()
+{
+	[ -s "$W/pci.txt" ] || fail "keelctl pci printed nothing: $(head -c 300 "$W/pci.json" 2>/dev/null)"
+	sed 's/^/## /' "$W/pci.txt" | head -n 12
+	grep -q '"pci_bridge"' "$W/pci.json" || fail "query-pci has no pci_bridge: $(head -c 300 "$W/pci.json")"
+	qrng=$(grep -c '1af4:1044' "$W/pci.txt")
+	qblk=$(grep -c '1af4:1042' "$W/pci.txt")
+	[ "$qrng" = 64 ] || fail "keelctl pci shows $qrng virtio-rng functions, want 64"
+	[ "$qblk" = 2 ] || fail "keelctl pci shows $qblk virtio-blk functions, want 2"
+	grep '1af4:104[24]' "$W/pci.txt" | grep -q '^[+\\]' &&
+		fail "a virtio function is on the root bus in keelctl pci, not behind its bridge"
+	nb=$(grep -cE '\(br[123]\) \[bus [0-9a-f]{2}-' "$W/pci.txt")
+	[ "$nb" = 3 ] || fail "keelctl pci shows $nb numbered pci-bridges, want 3"
+	# the buses the virtio functions sit on: L3's numbering and QMP's agree
+	g=$(grep -E '\[1af4:104[24]\]' "$W/lspci.txt" | grep -oE '^[0-9a-f]{2}' | sort -u | tr '\n' ' ')
+	q=$(grep '1af4:104[24]' "$W/pci.txt" | grep -oE '[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]' |
+		cut -c1-2 | sort -u | tr '\n' ' ')
+	info "$m: virtio buses: L3 lspci $g; query-pci $q"
+	[ -n "$g" ] && [ "$g" = "$q" ] || fail "query-pci's buses ($q) are not L3's ($g)"
+	sed 's/^/## /' "$W/devices.txt" | head -n 6
+	drng=$(awk '$3 == "virtio-rng-pci" && $4 ~ /^br[123]$/' "$W/devices.txt" | wc -l)
+	dblk=$(awk '$3 == "virtio-blk-pci" && ($4 == "br1" || $4 == "br3")' "$W/devices.txt" | wc -l)
+	up=pci.0
+	[ "$m" = q35 ] && up=pb0
+	dbr=$(awk -v up=$up '$3 == "pci-bridge" && $4 == up' "$W/devices.txt" | wc -l)
+	info "$m: keelctl devices: $drng virtio-rng and $dblk virtio-blk behind bridges, $dbr bridges on $up"
+	[ "$drng" = 64 ] && [ "$dblk" = 2 ] && [ "$dbr" = 3 ] ||
+		fail "keelctl devices does not list every device on its bus"
 }
 
 # hotplug_boot MACHINE TEST CMDLINE [keel options]: start keel with a QMP socket

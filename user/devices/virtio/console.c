@@ -749,92 +749,6 @@ static bool vcon_name_ok(const char *s)
 	return true;
 }
 
-static int vcon_copy_val(char *dst, const char *val, size_t len, const char *key,
-			 char *err, size_t errlen)
-{
-	if (!len)
-		return vcon_err(err, errlen, -EINVAL, "%s= needs a value", key);
-	if (len >= VIRTIO_CONSOLE_ID_MAX)
-		return vcon_err(err, errlen, -EINVAL, "%s= is longer than %d characters", key,
-				VIRTIO_CONSOLE_ID_MAX - 1);
-	memcpy(dst, val, len);
-	dst[len] = '\0';
-	if (!vcon_name_ok(dst))
-		return vcon_err(err, errlen, -EINVAL, "%s='%s' may only hold letters, digits, "
-				"'.', '-' and '_'", key, dst);
-	return 0;
-}
-
-int virtio_console_port_parse(const char *opts, struct virtio_console_port_cfg *cfg,
-			      char *err, size_t errlen)
-{
-	const char *p = opts;
-	bool first = true;
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->nr = -1;
-	if (!opts)
-		return vcon_err(err, errlen, -EINVAL, "no port options");
-	while (*p) {
-		const char *end = strchr(p, ','), *eq;
-		size_t len = end ? (size_t)(end - p) : strlen(p), klen;
-		char key[16];
-		int ret = 0;
-
-		eq = memchr(p, '=', len);
-		klen = eq ? (size_t)(eq - p) : len;
-		if (!eq && first && len == 14 && !strncmp(p, "virtserialport", 14)) {
-			cfg->console = false;
-		} else if (!eq && first && len == 11 && !strncmp(p, "virtconsole", 11)) {
-			cfg->console = true;
-		} else if (!eq || klen >= sizeof(key)) {
-			return vcon_err(err, errlen, -EINVAL, "'%.*s' is not key=value",
-					(int)len, p);
-		} else {
-			const char *val = eq + 1;
-			size_t vlen = len - klen - 1;
-
-			memcpy(key, p, klen);
-			key[klen] = '\0';
-			if (!strcmp(key, "chardev")) {
-				ret = vcon_copy_val(cfg->chardev, val, vlen, key, err, errlen);
-			} else if (!strcmp(key, "name")) {
-				ret = vcon_copy_val(cfg->name, val, vlen, key, err, errlen);
-			} else if (!strcmp(key, "id")) {
-				ret = vcon_copy_val(cfg->id, val, vlen, key, err, errlen);
-			} else if (!strcmp(key, "nr")) {
-				unsigned int v = 0;
-				size_t i;
-
-				for (i = 0; i < vlen; i++) {
-					if (val[i] < '0' || val[i] > '9' || v > 1000)
-						break;
-					v = v * 10 + (unsigned int)(val[i] - '0');
-				}
-				if (!vlen || i < vlen || v >= VIRTIO_CONSOLE_MAX_PORTS)
-					return vcon_err(err, errlen, -EINVAL, "nr='%.*s' is not a "
-							"port number (0..%d)", (int)vlen, val,
-							VIRTIO_CONSOLE_MAX_PORTS - 1);
-				cfg->nr = (int)v;
-			} else if (!strcmp(key, "bus")) {
-				/* One virtio-serial device: any bus name means it. */
-			} else {
-				return vcon_err(err, errlen, -EINVAL, "unknown port option '%s' "
-						"(chardev, name, nr, id)", key);
-			}
-		}
-		if (ret)
-			return ret;
-		first = false;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	if (!cfg->chardev[0])
-		return vcon_err(err, errlen, -EINVAL, "a port needs chardev=ID");
-	return 0;
-}
-
 int virtio_console_port_add(struct virtio_console *con,
 			    const struct virtio_console_port_cfg *cfg, struct chardev *cd,
 			    char *err, size_t errlen)
@@ -843,6 +757,9 @@ int virtio_console_port_add(struct virtio_console *con,
 	unsigned int i, nr = 0;
 	int ret = 0;
 
+	if (!vcon_name_ok(cfg->name))
+		return vcon_err(err, errlen, -EINVAL, "port name '%s' may only hold letters, "
+				"digits, '.', '-' and '_'", cfg->name);
 	pthread_mutex_lock(&con->lock);
 	if (cfg->id[0] && vcon_port_by_id(con, cfg->id)) {
 		ret = vcon_err(err, errlen, -EEXIST, "a device with id '%s' exists", cfg->id);

@@ -95,15 +95,10 @@ struct virtio_dev *virtio_console_vdev(struct virtio_console *con);
 void virtio_console_kick(struct virtio_console *con, unsigned int idx);
 
 /*
- * "virtserialport,chardev=ID[,name=NAME][,nr=N][,id=ID]" or "virtconsole,..."
- * into cfg (the driver word is optional). 0 or -EINVAL with a sentence in err.
- */
-int virtio_console_port_parse(const char *opts, struct virtio_console_port_cfg *cfg,
-			      char *err, size_t errlen);
-
-/*
- * Add a port (main loop). With a driver running, the guest gets PORT_ADD.
- * 0, or a negative errno with a sentence in err (bad number, duplicate id or name).
+ * Add a port (main loop); cfg comes from the virtserialport / virtconsole
+ * properties (serial_pci.c). With a driver running, the guest gets PORT_ADD.
+ * 0, or a negative errno with a sentence in err (bad number, a name the
+ * guest could not use as a file name, duplicate id or name).
  */
 int virtio_console_port_add(struct virtio_console *con,
 			    const struct virtio_console_port_cfg *cfg, struct chardev *cd,

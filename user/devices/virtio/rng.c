@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/errmsg.h"
 #include "devices/virtio/device.h"
 #include "devices/virtio/rng.h"
 #include "lib/log.h"
@@ -29,7 +28,6 @@
 #define RNG_BATCH		64
 #define RNG_RETRY_NS		100000000ull	/* source had nothing: try again in 100 ms */
 #define RNG_ERROR_RETRY_NS	1000000000ull	/* source failed: try again in 1 s */
-#define RNG_MAX_PERIOD_MS	(3600ull * 1000)
 
 struct virtio_rng {
 	char name[32];
@@ -53,80 +51,6 @@ struct virtio_rng {
 /* ---- --rng option ---- */
 
 /* One sentence into err, -EINVAL. */
-#define rng_err(err, errlen, ...) errmsg_set(err, errlen, -EINVAL, __VA_ARGS__)
-
-/* A decimal in [1, max], the whole of s[0, len). */
-static int rng_parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (!len)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (!v)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int virtio_rng_parse(const char *arg, struct virtio_rng_config *cfg, char *err,
-		     size_t errlen)
-{
-	const char *p = arg;
-	bool have_period = false;
-
-	memset(cfg, 0, sizeof(*cfg));
-	if (errlen)
-		err[0] = '\0';
-	while (p && *p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		const char *v = eq ? eq + 1 : NULL;
-		size_t vlen = eq ? len - klen - 1 : 0;
-
-		if (!eq || !vlen)
-			return rng_err(err, errlen, "--rng '%.*s' is not KEY=VALUE "
-				       "(source=, max-bytes=, period=)", (int)len, p);
-		if (klen == 6 && !strncmp(p, "source", 6)) {
-			if (vlen >= sizeof(cfg->source))
-				return rng_err(err, errlen, "--rng source is longer than %zu bytes",
-					       sizeof(cfg->source) - 1);
-			memcpy(cfg->source, v, vlen);
-			cfg->source[vlen] = '\0';
-		} else if (klen == 9 && !strncmp(p, "max-bytes", 9)) {
-			if (rng_parse_num(v, vlen, UINT32_MAX, &cfg->max_bytes))
-				return rng_err(err, errlen, "--rng max-bytes=%.*s is not a number "
-					       "in 1..%u", (int)vlen, v, UINT32_MAX);
-		} else if (klen == 6 && !strncmp(p, "period", 6)) {
-			if (rng_parse_num(v, vlen, RNG_MAX_PERIOD_MS, &cfg->period_ms))
-				return rng_err(err, errlen, "--rng period=%.*s is not a number of "
-					       "milliseconds in 1..%llu", (int)vlen, v,
-					       RNG_MAX_PERIOD_MS);
-			have_period = true;
-		} else {
-			return rng_err(err, errlen, "--rng option '%.*s' is not one of source, "
-				       "max-bytes, period", (int)klen, p);
-		}
-		p = end ? end + 1 : NULL;
-		if (p && !*p)
-			return rng_err(err, errlen, "--rng '%s' ends with a comma", arg);
-	}
-	if (have_period && !cfg->max_bytes)
-		return rng_err(err, errlen, "--rng period= needs max-bytes= too");
-	if (!have_period)
-		cfg->period_ms = VIRTIO_RNG_DEFAULT_PERIOD_MS;
-	return 0;
-}
-
 /* ---- rate limit ---- */
 
 uint64_t virtio_rng_budget_take(struct virtio_rng_budget *b, uint64_t now, uint64_t want,

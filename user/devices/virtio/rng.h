@@ -24,13 +24,7 @@ struct virtio_rng_config {
 	uint64_t period_ms;			/* the limit's window */
 };
 
-/*
- * Parse the value of --rng: [source=getrandom|/dev/hwrng|PATH][,max-bytes=N]
- * [,period=MS]; arg may be NULL or "" (all defaults). 0, or -EINVAL with one
- * sentence in err. Pure: opens nothing.
- */
-int virtio_rng_parse(const char *arg, struct virtio_rng_config *cfg, char *err,
-		     size_t errlen);
+/* The config is filled from the virtio-rng-pci properties (rng_pci.c, lib/opts.h). */
 
 /*
  * The rate limit as a fixed window: at most max bytes in each period that

@@ -18,6 +18,15 @@ json_t *format_args(int argc, char *const argv[]);
 void format_value(FILE *f, json_t *v);
 /* One event line: time, name, then the data as key=value. */
 void format_event(FILE *f, json_t *ev);
+/*
+ * x-query-devices as a table (name, id, type, bus, address, state) and
+ * query-pci as a tree of buses behind bridges. Both take whatever JSON came
+ * back: a member of the wrong type or missing prints as "?", and a tree nested
+ * deeper than FORMAT_PCI_MAX_DEPTH bridges is cut off with a note.
+ */
+#define FORMAT_PCI_MAX_DEPTH	32
+void format_devices(FILE *f, json_t *v);
+void format_pci(FILE *f, json_t *v);
 /* The message as one compact JSON line. */
 void format_json(FILE *f, json_t *msg);
 

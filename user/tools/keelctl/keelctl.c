@@ -25,6 +25,8 @@ static void keelctl_usage(FILE *f)
 		"usage: keelctl [--json] SOCKET COMMAND [key=value ...]   run one command\n"
 		"       keelctl [--json] SOCKET                           interactive prompt\n"
 		"       keelctl [--json] SOCKET events                    follow events\n"
+		"       keelctl [--json] SOCKET devices                   list the devices\n"
+		"       keelctl [--json] SOCKET pci                       show the PCI tree\n"
 		"\n"
 		"key=value: true/false and integers are typed, the rest is a string;\n"
 		"key:=JSON passes any JSON value. See keelctl(1).\n");
@@ -38,8 +40,30 @@ static void keelctl_print_event(json_t *ev, void *opaque)
 		format_event(stdout, ev);
 }
 
+/*
+ * Words keelctl answers with a QMP command of its own and a printer for
+ * people (--json prints the reply as it came).
+ */
+static const struct keelctl_view {
+	const char *word, *command;
+	void (*print)(FILE *f, json_t *v);
+} keelctl_views[] = {
+	{ "devices", "x-query-devices", format_devices },
+	{ "pci", "query-pci", format_pci },
+};
+
+static const struct keelctl_view *keelctl_view_find(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keelctl_views) / sizeof(keelctl_views[0]); i++)
+		if (!strcmp(keelctl_views[i].word, word))
+			return &keelctl_views[i];
+	return NULL;
+}
+
 /* Print a reply; returns 0 for "return", 1 for "error". */
-static int keelctl_print_reply(json_t *reply)
+static int keelctl_print_reply(json_t *reply, const struct keelctl_view *view)
 {
 	json_t *err = json_object_get(reply, "error");
 
@@ -53,7 +77,10 @@ static int keelctl_print_reply(json_t *reply)
 			json_string_value(json_object_get(err, "class")) ?: "?");
 		return 1;
 	}
-	format_value(stdout, json_object_get(reply, "return"));
+	if (view)
+		view->print(stdout, json_object_get(reply, "return"));
+	else
+		format_value(stdout, json_object_get(reply, "return"));
 	fflush(stdout);
 	return 0;
 }
@@ -64,22 +91,29 @@ static int keelctl_print_reply(json_t *reply)
  */
 static int keelctl_run(struct client *cl, int argc, char *const argv[], bool show_events)
 {
-	json_t *args = format_args(argc - 1, argv + 1), *reply;
+	const struct keelctl_view *view = keelctl_view_find(argv[0]);
+	json_t *args, *reply;
 	int ret;
 
+	if (view && argc > 1) {
+		fprintf(stderr, "keelctl: '%s' takes no arguments (got '%s')\n", argv[0],
+			argv[1]);
+		return 2;
+	}
+	args = format_args(argc - 1, argv + 1);
 	if (!args)
 		return 2;
 	if (!json_object_size(args)) {
 		json_decref(args);
 		args = NULL;
 	}
-	reply = client_execute(cl, argv[0], args, show_events ? keelctl_print_event : NULL,
+	reply = client_execute(cl, view ? view->command : argv[0], args, show_events ? keelctl_print_event : NULL,
 			       NULL);
 	if (!reply) {
 		fprintf(stderr, "keelctl: the connection closed before the reply\n");
 		return 1;
 	}
-	ret = keelctl_print_reply(reply);
+	ret = keelctl_print_reply(reply, view);
 	json_decref(reply);
 	return ret;
 }
@@ -154,6 +188,8 @@ static void keelctl_history_add(struct keelctl_history *h, const char *line)
 static void keelctl_interactive_help(void)
 {
 	printf("COMMAND [key=value ...]  run a QMP command (try query-commands)\n"
+	       "devices                  the devices with their bus and address\n"
+	       "pci                      the PCI tree, bridges and what is behind them\n"
 	       "history                  list earlier lines; !N or !! runs one again\n"
 	       "exit                     leave keelctl (end of input does too)\n");
 }

@@ -140,7 +140,11 @@ static int qmp_cmd_dump_guest_memory(void *opaque, json_t *args, json_t **ret,
 	return 0;
 }
 
-#define QMP_MAX_PCI_FUNCTIONS	256
+/*
+ * More functions than any keel machine can hold (each bridge adds 32 slots
+ * of 8); a larger tree is listed up to this many.
+ */
+#define QMP_MAX_PCI_FUNCTIONS	4096
 #define QMP_MAX_DISKS		64
 
 static json_t *qmp_pci_regions(const struct qmp_pci_function *f)
@@ -164,36 +168,118 @@ static json_t *qmp_pci_regions(const struct qmp_pci_function *f)
 	return list;
 }
 
-/* query-pci in QEMU's shape: one bus, its functions with IDs, IRQ and BARs. */
+/* QEMU's descriptions of the classes keel's functions have (PCI Code and ID 1.11). */
+static const char *qmp_pci_class_desc(unsigned int class)
+{
+	static const struct {
+		unsigned int class;
+		const char *desc;
+	} names[] = {
+		{ 0x0100, "SCSI controller" }, { 0x0106, "SATA controller" },
+		{ 0x0200, "Ethernet controller" }, { 0x0300, "VGA controller" },
+		{ 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
+		{ 0x0604, "PCI bridge" }, { 0x0780, "Communication controller" },
+		{ 0x0880, "System peripheral" }, { 0x0c03, "USB controller" },
+		{ 0x0c05, "SMBus" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].class == class)
+			return names[i].desc;
+	return NULL;
+}
+
+static json_t *qmp_pci_range(uint64_t base, uint64_t limit)
+{
+	return json_pack("{s:I,s:I}", "base", (json_int_t)base, "limit", (json_int_t)limit);
+}
+
+/*
+ * One PciDeviceInfo. A bridge gets pci_bridge with an empty devices list
+ * that *sub points into (a borrowed reference) for the functions behind it.
+ */
+static json_t *qmp_pci_device(const struct qmp_pci_function *f, json_t **sub)
+{
+	const char *desc = qmp_pci_class_desc(f->class_code >> 8);
+	json_t *o, *id, *cls;
+
+	*sub = NULL;
+	cls = json_pack("{s:i}", "class", (int)(f->class_code >> 8));
+	if (cls && desc)
+		json_object_set_new(cls, "desc", json_string(desc));
+	id = json_pack("{s:i,s:i}", "vendor", f->vendor, "device", f->device);
+	if (id && f->has_subsystem) {
+		json_object_set_new(id, "subsystem", json_integer(f->subsystem));
+		json_object_set_new(id, "subsystem-vendor", json_integer(f->subsystem_vendor));
+	}
+	o = json_pack("{s:i,s:i,s:i,s:o,s:o,s:i,s:s,s:o}", "bus", (int)f->bus,
+		      "slot", (int)f->slot, "function", (int)f->function, "class_info", cls,
+		      "id", id, "irq_pin", f->irq_pin, "qdev_id", f->name,
+		      "regions", qmp_pci_regions(f));
+	if (!o)
+		return NULL;
+	/* QEMU reports irq only for a function with an interrupt pin. */
+	if (f->irq_pin)
+		json_object_set_new(o, "irq", json_integer(f->irq_line));
+	if (f->bridge) {
+		json_t *devs = json_array();
+		json_t *br = json_pack(
+			"{s:{s:i,s:i,s:i,s:o,s:o,s:o},s:o}", "bus", "number", f->primary,
+			"secondary", f->secondary, "subordinate", f->subordinate,
+			"io_range", qmp_pci_range(f->io_base, f->io_limit),
+			"memory_range", qmp_pci_range(f->mem_base, f->mem_limit),
+			"prefetchable_range", qmp_pci_range(f->pref_base, f->pref_limit),
+			"devices", devs);
+
+		if (br && !json_object_set_new(o, "pci_bridge", br))
+			*sub = devs;
+	}
+	return o;
+}
+
+/*
+ * query-pci in QEMU's shape: the root bus with its functions; a bridge's
+ * functions nest in its pci_bridge.devices. The snapshot is a flat list
+ * whose entries name their bridge by index, so building the nesting needs no
+ * recursion however deep the bridges go.
+ */
 static int qmp_cmd_query_pci(void *opaque, json_t *args, json_t **ret,
 			     struct qmp_error *err)
 {
 	struct qmp_machine *m = opaque;
 	struct qmp_pci_function *f;
-	json_t *devs, *bus;
-	unsigned int i, n;
+	json_t *devs, *bus, **sub;
+	unsigned int i, n, k;
 
 	if (!m->ops->pci_functions)
 		return qmp_error_set(err, "this machine has no PCI bus");
-	f = calloc(QMP_MAX_PCI_FUNCTIONS, sizeof(*f));
+	/* The tree only changes on this thread (hotplug), so the count holds. */
+	n = m->ops->pci_functions(m->opaque, NULL, 0);
+	if (n > QMP_MAX_PCI_FUNCTIONS)
+		n = QMP_MAX_PCI_FUNCTIONS;
+	f = calloc(n ? n : 1, sizeof(*f));
+	sub = calloc(n ? n : 1, sizeof(*sub));
 	devs = json_array();
-	if (!f || !devs) {
+	if (!f || !sub || !devs) {
 		free(f);
+		free(sub);
 		json_decref(devs);
 		return -ENOMEM;
 	}
-	n = m->ops->pci_functions(m->opaque, f, QMP_MAX_PCI_FUNCTIONS);
-	for (i = 0; i < n && i < QMP_MAX_PCI_FUNCTIONS; i++)
-		json_array_append_new(devs, json_pack(
-			"{s:i,s:i,s:i,s:{s:i},s:{s:i,s:i,s:i,s:i},s:i,s:i,s:s,s:o}",
-			"bus", (int)f[i].bus, "slot", (int)f[i].slot,
-			"function", (int)f[i].function,
-			"class_info", "class", (int)(f[i].class_code >> 8),
-			"id", "vendor", f[i].vendor, "device", f[i].device,
-			"subsystem-vendor", f[i].subsystem_vendor,
-			"subsystem", f[i].subsystem,
-			"irq", f[i].irq_line, "irq_pin", f[i].irq_pin,
-			"qdev_id", f[i].name, "regions", qmp_pci_regions(&f[i])));
+	k = m->ops->pci_functions(m->opaque, f, n);
+	if (k < n)
+		n = k;
+	for (i = 0; i < n; i++) {
+		json_t *o = qmp_pci_device(&f[i], &sub[i]);
+		int p = f[i].parent;
+
+		if (!o)
+			continue;
+		/* A parent always comes first; anything else goes on the root list. */
+		json_array_append_new(p >= 0 && (unsigned int)p < i && sub[p] ? sub[p] : devs, o);
+	}
+	free(sub);
 	free(f);
 	bus = json_pack("[{s:i,s:o}]", "bus", 0, "devices", devs);
 	if (!bus)

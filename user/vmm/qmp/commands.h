@@ -18,14 +18,24 @@ struct qmp_pci_region {
 	uint64_t address, size;
 };
 
+/*
+ * The tree is a flat list in depth-first order: a bridge comes before the
+ * functions on its secondary bus, and each function names its bridge by index.
+ */
 struct qmp_pci_function {
-	unsigned int bus, slot, function;
+	unsigned int bus, slot, function;	/* bus: the number the guest programmed */
+	int parent;			/* index of the bridge above it; -1: the root bus */
 	uint16_t vendor, device, subsystem_vendor, subsystem;
+	bool has_subsystem;		/* a type 0 header (a bridge has no subsystem IDs) */
 	uint32_t class_code;		/* base << 16 | sub << 8 | prog-if */
 	uint8_t revision, irq_line, irq_pin;
-	char name[32];			/* keel's device name ("virtio-blk0") */
+	char name[64];			/* the device's id, else keel's name ("virtio-blk0") */
 	unsigned int nr_regions;
 	struct qmp_pci_region regions[6];
+	/* A bridge (type 1 header): its bus numbers and windows, as programmed. */
+	bool bridge;
+	uint8_t primary, secondary, subordinate;
+	uint64_t io_base, io_limit, mem_base, mem_limit, pref_base, pref_limit;
 };
 
 /* One guest disk as query-block reports it. */
@@ -69,7 +79,10 @@ struct qmp_machine_ops {
 	bool (*panicked)(void *opaque);
 	/* Optional: dump-guest-memory, an ELF core of the guest into path. */
 	int (*dump)(void *opaque, const char *path);
-	/* Optional: fill up to max functions of bus 0; returns how many (query-pci). */
+	/*
+	 * Optional: fill up to max functions of the PCI tree (out may be NULL
+	 * with max 0); returns how many there are, which may be more than max.
+	 */
 	unsigned int (*pci_functions)(void *opaque, struct qmp_pci_function *out,
 				      unsigned int max);
 	/* Optional: fill up to max guest disks; returns how many (query-block). */
