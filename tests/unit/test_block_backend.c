@@ -414,6 +414,31 @@ static void test_shared_engine(void **state)
 	unlink(c2.path);
 }
 
+/* An I/O thread holds its loop's engine: a disk that comes and goes reuses it. */
+static void test_engine_hold(void **state)
+{
+	struct ctx *c = *state;
+	struct loop *loop = loop_new();
+	struct blk_engine *e = blk_engine_hold(loop, BLOCK_AIO_URING);
+	struct aio_ctx *first;
+	struct treq t;
+
+	assert_non_null(e);
+	open_disk(c, "hold", BLOCK_AIO_URING);
+	make_be(c, BLK_ERROR_REPORT, BLK_ERROR_REPORT, loop);
+	first = c->bd->aio;
+	blk_backend_free(c->be);
+	make_be(c, BLK_ERROR_REPORT, BLK_ERROR_REPORT, loop);
+	assert_true(c->bd->aio == first);
+	/* nobody runs the loop: drain polls the engine itself */
+	treq_init(&t, BLOCK_OP_WRITE, 0, 4096);
+	assert_int_equal(run1(c, &t), 0);
+	blk_backend_free(c->be);
+	c->be = NULL;
+	blk_engine_release(e);
+	loop_free(loop);
+}
+
 /* query-blockstats' stats object: QEMU's names, the backend's values. */
 static void test_qmp_shape(void **state)
 {
@@ -443,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rerror_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plug_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_shape, setup, teardown),
 	};
 

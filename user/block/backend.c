@@ -227,6 +227,29 @@ static void blk_engine_free(struct blk_engine *e)
 	free(e);
 }
 
+struct blk_engine *blk_engine_hold(struct loop *loop, enum block_aio kind)
+{
+	struct blk_engine *e = blk_engine_get(loop);
+	struct aio_ctx *ctx;
+
+	if (!e)
+		return NULL;
+	pthread_mutex_lock(&e->lock);
+	ctx = blk_engine_ctx(e, kind);
+	pthread_mutex_unlock(&e->lock);
+	if (!ctx) {
+		blk_engine_release(e);
+		return NULL;
+	}
+	return e;
+}
+
+void blk_engine_release(struct blk_engine *e)
+{
+	if (e && blk_engine_put(e))
+		blk_engine_free(e);
+}
+
 /* ---- statistics ---- */
 
 static void blk_account(struct blk_backend *be, struct blk_backend_req *req, int ret)

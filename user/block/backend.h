@@ -100,6 +100,15 @@ struct blk_backend_conf {
 	void *opaque;
 };
 
+/*
+ * An event loop's I/O engine, held by whoever owns the loop (an I/O thread
+ * holds its own from start to stop) with an engine context of kind made
+ * at once: disks served there come and go without a new engine each time.
+ * Release after the loop's thread stopped running it. NULL on failure (logged).
+ */
+struct blk_engine *blk_engine_hold(struct loop *loop, enum block_aio kind);
+void blk_engine_release(struct blk_engine *e);
+
 /* NULL on failure (logged). The image must have no request in flight. */
 struct blk_backend *blk_backend_new(const struct blk_backend_conf *conf);
 /*

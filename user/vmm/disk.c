@@ -76,7 +76,7 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 			return disk_err(err, errlen, "--disk '%s': iothread '%s' is not a valid id "
 					"(letters, digits, '-', '_', '.'; at most %d)", str, v,
 					IOTHREAD_ID_MAX - 1);
-		snprintf(c->iothread, sizeof(c->iothread), "%s", v);
+		memcpy(c->iothread, v, strlen(v) + 1);	/* a valid id fits */
 		return 0;
 	case DK_AIO:
 		if (aio_engine_parse(v, &c->aio) < 0)
