@@ -68,6 +68,10 @@ static void test_all_keys(void **state)
 	assert_string_equal(c.serial, "12345678901234567890");
 	assert_int_equal(disk_parse("path=a,,", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.path, "a,");
+	/* numbers and booleans as every option reads them (Documentation/options.md) */
+	assert_int_equal(disk_parse("path=a,num-queues=0x4,readonly=yes", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.num_queues, 4);
+	assert_true(c.read_only);
 }
 
 static void expect_bad(const char *str, const char *needle)
@@ -109,7 +113,12 @@ static void test_bad_values(void **state)
 	expect_bad("path=a,iothread=a b", "not a valid id");
 	expect_bad("path=a,iothread=0123456789012345678901234567890123", "not a valid id");
 	expect_bad("path=a,path=b", "given twice");
-	expect_bad("=a", "unknown key ''");
+	/* the shared grammar (lib/opts.h) names what is wrong with the element */
+	expect_bad("=a", "an empty key");
+	expect_bad("path=a,,,", "trailing comma");
+	expect_bad("path=a,PATH=b", "unknown key 'PATH'");
+	expect_bad("path=a,num queues=2", "bad key");
+	expect_bad("path=a,readonly=on,readonly=off", "given twice");
 }
 
 static void test_long_path(void **state)

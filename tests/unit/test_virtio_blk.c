@@ -443,6 +443,33 @@ static void test_get_id(void **state)
 	assert_int_equal(((uint8_t *)gpa(c, id))[4], 0xaa);
 }
 
+/* The device's requests as query-blockstats counts them (its block backend). */
+static void test_stats(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_blk_conf conf = { 0 };
+	uint64_t w = buf_alloc(c, 8192);
+	struct blk_stats st;
+
+	open_disk(c, "raw", false, BLOCK_AIO_URING);
+	start_dev(c, &conf, 1);
+	assert_int_equal(do_rw(c, VIRTIO_BLK_T_OUT, 0, w, 8192), VIRTIO_BLK_S_OK);
+	assert_int_equal(do_rw(c, VIRTIO_BLK_T_IN, 0, w, 4096), VIRTIO_BLK_S_OK);
+	assert_int_equal(do_rw(c, VIRTIO_BLK_T_FLUSH, 0, 0, 0), VIRTIO_BLK_S_OK);
+	/* refused by the device before the backend: invalid, not failed */
+	assert_int_equal(do_rw(c, VIRTIO_BLK_T_OUT, SECTORS, w, 512), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_rw(c, VIRTIO_BLK_T_IN, 0, w, 100), VIRTIO_BLK_S_IOERR);
+	blk_backend_stats(virtio_blk_backend(c->blk), &st);
+	assert_int_equal(st.wr_operations, 1);
+	assert_int_equal(st.wr_bytes, 8192);
+	assert_int_equal(st.rd_operations, 1);
+	assert_int_equal(st.rd_bytes, 4096);
+	assert_int_equal(st.flush_operations, 1);
+	assert_int_equal(st.invalid_wr_operations, 1);
+	assert_int_equal(st.invalid_rd_operations, 1);
+	assert_int_equal(st.failed_wr_operations + st.failed_rd_operations, 0);
+}
+
 static void test_readonly(void **state)
 {
 	struct ctx *c = *state;
@@ -1035,6 +1062,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_and_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multiqueue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_layouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_framing, setup, teardown),

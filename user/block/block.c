@@ -866,6 +866,7 @@ static int block_open_chain(struct block_dev **out, const char *path,
 			goto fail;
 		bd->own_aio = true;
 	}
+	bd->home_aio = bd->aio;
 
 	if (opts->format && *opts->format) {
 		drv = block_driver_find(opts->format);
@@ -1011,9 +1012,24 @@ void block_close(struct block_dev *bd)
 		block_close(bd->backing);
 	block_file_close(bd->file);
 	if (bd->own_aio)
-		aio_ctx_free(bd->aio);
+		aio_ctx_free(bd->home_aio);
 	free(bd->filename);
 	free(bd);
+}
+
+int block_set_aio(struct block_dev *bd, struct aio_ctx *ctx)
+{
+	struct block_dev *b;
+
+	for (b = bd; b; b = b->backing)
+		if (b->inflight)
+			return -EBUSY;
+	for (b = bd; b; b = b->backing) {
+		b->aio = ctx ? ctx : b->home_aio;
+		if (b->file)
+			b->file->aio = b->aio;
+	}
+	return 0;
 }
 
 int block_create(const char *fmt, const char *path, uint64_t size, struct block_opts *opts)

@@ -288,6 +288,7 @@ struct block_dev {
 	int backing_depth;		/* 0 for the top image */
 	int max_backing_depth;
 	struct aio_ctx *aio;		/* completions arrive here */
+	struct aio_ctx *home_aio;	/* the one it was opened with (block_set_aio) */
 	bool own_aio;
 	bool no_backing;		/* opened with opts->no_backing */
 	unsigned int inflight;		/* submitted through block_submit, not done */
@@ -376,6 +377,13 @@ int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len, uint
 /* Read [offset, offset+len) of backing (may be NULL) as seen by a device of virtual
  * size limit: zeroes past the backing size or without a backing device. */
 int block_read_backing(struct block_dev *backing, uint64_t offset, void *buf, size_t len);
+/*
+ * Serve bd and its backing chain through ctx, an engine context other images
+ * share (a block backend's I/O thread), or through the one it was opened with
+ * again (ctx NULL). ctx must be of bd->aio_engine's kind; nothing may be in
+ * flight (-EBUSY).
+ */
+int block_set_aio(struct block_dev *bd, struct aio_ctx *ctx);
 /* Wait until bd has no request in flight (other devices sharing bd->aio may go on). */
 int block_drain(struct block_dev *bd);
 

@@ -14,6 +14,7 @@
 struct loop;
 struct chardev;
 struct block_dev;
+struct blk_backend;
 
 /*
  * A port-I/O or MMIO region's handlers. offset is relative to the region's
@@ -66,11 +67,17 @@ struct machine_block_req {
 	enum machine_block_accel accel;
 	unsigned int num_queues;
 	bool werror_stop;		/* needs keel's data plane */
+	const char *iothread;		/* serve it on this I/O thread; NULL: main loop */
 };
 
 /* A claimed block node: the open image, and the in-kernel backend if any. */
 struct machine_block {
 	struct block_dev *bd;
+	/*
+	 * The block backend on the loop of req->iothread (werror from
+	 * req->werror_stop), the node's for as long as the claim lasts.
+	 */
+	struct blk_backend *be;
 	bool read_only;
 	bool discard;			/* discard=unmap */
 	int vhost_fd;			/* /dev/vhost-blk, or -1: served by keel */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "block/aio/aio.h"
+#include "block/backend.h"
 #include "lib/errmsg.h"
 #include "lib/log.h"
 #include "vmm/blockdev.h"
@@ -199,6 +200,8 @@ int blockdevs_del(struct blockdevs *bs, const char *node, char *err, size_t errl
 			  node);
 }
 
+static void blockdev_release_one(struct blockdev *b);
+
 static const enum disk_accel blockdev_accel_of[] = {
 	[MACHINE_BLOCK_ACCEL_AUTO] = DISK_ACCEL_AUTO,
 	[MACHINE_BLOCK_ACCEL_VHOST] = DISK_ACCEL_VHOST,
@@ -206,8 +209,14 @@ static const enum disk_accel blockdev_accel_of[] = {
 };
 
 int blockdevs_claim(struct blockdevs *bs, const struct machine_block_req *req,
-		    struct machine_block *out, char *err, size_t errlen)
+		    struct loop *loop, bool iothread, struct machine_block *out, char *err,
+		    size_t errlen)
 {
+	struct blk_backend_conf bc = {
+		.name = req->device, .loop = loop, .iothread = iothread,
+		.werror = req->werror_stop ? BLK_ERROR_STOP : BLK_ERROR_REPORT,
+		.rerror = BLK_ERROR_REPORT,
+	};
 	struct blockdev *b = blockdevs_find(bs, req->node);
 	struct disk_conf conf;
 	int ret;
@@ -231,13 +240,23 @@ int blockdevs_claim(struct blockdevs *bs, const struct machine_block_req *req,
 			err[0] = '\0';	/* disk_accel_open logged why */
 		return ret;
 	}
+	bc.bd = b->bd;
+	bc.read_only = b->conf.read_only;
+	bc.discard = b->conf.discard;
+	b->be = blk_backend_new(&bc);
+	if (!b->be) {
+		blockdev_release_one(b);
+		return errmsg_set(err, errlen, -ENOMEM, "%s: cannot serve drive '%s'",
+				  req->device, req->node);
+	}
 	b->claimed = true;
 	snprintf(b->device, sizeof(b->device), "%s", req->device);
 	b->num_queues = req->num_queues;
 	b->ops = req->ops;
 	b->owner = req->owner;
 	*out = (struct machine_block){
-		.bd = b->bd, .read_only = b->conf.read_only, .discard = b->conf.discard,
+		.bd = b->bd, .be = b->be, .read_only = b->conf.read_only,
+		.discard = b->conf.discard,
 		.vhost_fd = b->vhost_fd, .vhost_backend_fd = b->vhost_backend_fd,
 	};
 	return 0;
@@ -245,6 +264,8 @@ int blockdevs_claim(struct blockdevs *bs, const struct machine_block_req *req,
 
 static void blockdev_release_one(struct blockdev *b)
 {
+	blk_backend_free(b->be);
+	b->be = NULL;
 	if (b->vhost_fd >= 0)
 		close(b->vhost_fd);
 	if (b->vhost_backend_fd >= 0)

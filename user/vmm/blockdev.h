@@ -19,6 +19,7 @@ struct blockdev {
 	char node[BLOCKDEV_NODE_MAX];
 	struct disk_conf conf;		/* the image's keys: path, format, read_only, ... */
 	struct block_dev *bd;
+	struct blk_backend *be;		/* while claimed: the device's backend */
 	bool claimed;
 	char device[64];		/* the claiming device's name */
 	unsigned int num_queues;
@@ -49,9 +50,13 @@ int blockdevs_add(struct blockdevs *bs, const char *node, const struct disk_conf
 /* Close an unclaimed node: -ENOENT, -EBUSY while a device holds it. */
 int blockdevs_del(struct blockdevs *bs, const char *node, char *err, size_t errlen);
 struct blockdev *blockdevs_find(const struct blockdevs *bs, const char *node);
-/* A device claims a node (machine_services.block_claim). */
+/*
+ * A device claims a node (machine_services.block_claim); its backend is made
+ * on loop (an I/O thread's when iothread, else the main loop).
+ */
 int blockdevs_claim(struct blockdevs *bs, const struct machine_block_req *req,
-		    struct machine_block *out, char *err, size_t errlen);
+		    struct loop *loop, bool iothread, struct machine_block *out, char *err,
+		    size_t errlen);
 void blockdevs_release(struct blockdevs *bs, const char *node);
 /* At exit: every image closed (qcow2 metadata written back). */
 void blockdevs_close(struct blockdevs *bs);

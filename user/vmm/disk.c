@@ -17,55 +17,11 @@
 #include "lib/errmsg.h"
 #include "block/aio/aio.h"
 #include "lib/log.h"
-#include "vmm/cli.h"
+#include "lib/opts.h"
 #include "vmm/disk.h"
 
 /* One sentence into err, -EINVAL. */
 #define disk_err(err, errlen, ...) errmsg_set(err, errlen, -EINVAL, __VA_ARGS__)
-
-/*
- * Next "key=value" item of *p: key and value copied (",," unescaped in the
- * value). Returns 1 with an item, 0 at the end, -EINVAL when malformed.
- */
-static int disk_next_item(const char **p, char *key, size_t keylen, char *val, size_t vallen)
-{
-	const char *s = *p;
-	size_t k = 0, v = 0;
-
-	if (!*s)
-		return 0;
-	while (*s && *s != '=' && *s != ',') {
-		if (k + 1 >= keylen)
-			return -EINVAL;
-		key[k++] = *s++;
-	}
-	key[k] = '\0';
-	if (*s != '=')
-		return -EINVAL;
-	s++;
-	for (;;) {
-		if (*s == ',' && s[1] == ',') {
-			s += 2;
-			if (v + 1 >= vallen)
-				return -E2BIG;
-			val[v++] = ',';
-			continue;
-		}
-		if (!*s || *s == ',')
-			break;
-		if (v + 1 >= vallen)
-			return -E2BIG;
-		val[v++] = *s++;
-	}
-	val[v] = '\0';
-	if (*s == ',') {
-		s++;
-		if (!*s)
-			return -EINVAL;	/* a trailing comma */
-	}
-	*p = s;
-	return 1;
-}
 
 static bool disk_valid_id(const char *id)
 {
@@ -78,17 +34,6 @@ static bool disk_valid_id(const char *id)
 		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
 			return false;
 	return true;
-}
-
-static int disk_onoff(const char *v, bool *out)
-{
-	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
 }
 
 enum disk_key {
@@ -105,7 +50,8 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 		    char *err, size_t errlen)
 {
 	static const char *const formats[] = { "raw", "qcow2", "vhdx", "vpc" };
-	unsigned int i, n;
+	unsigned int i;
+	uint64_t n;
 
 	switch (k) {
 	case DK_PATH:
@@ -122,7 +68,7 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 		return disk_err(err, errlen,
 				"--disk '%s': format '%s' is not raw, qcow2, vhdx or vpc", str, v);
 	case DK_READONLY:
-		if (disk_onoff(v, &c->read_only))
+		if (opt_parse_bool(v, &c->read_only))
 			return disk_err(err, errlen, "--disk '%s': readonly is on or off", str);
 		return 0;
 	case DK_IOTHREAD:
@@ -130,7 +76,7 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 			return disk_err(err, errlen, "--disk '%s': iothread '%s' is not a valid id "
 					"(letters, digits, '-', '_', '.'; at most %d)", str, v,
 					IOTHREAD_ID_MAX - 1);
-		snprintf(c->iothread, sizeof(c->iothread), "%s", v);
+		memcpy(c->iothread, v, strlen(v) + 1);	/* a valid id fits */
 		return 0;
 	case DK_AIO:
 		if (aio_engine_parse(v, &c->aio) < 0)
@@ -170,10 +116,10 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 		snprintf(c->serial, sizeof(c->serial), "%s", v);
 		return 0;
 	case DK_NUM_QUEUES:
-		if (cli_parse_uint(v, &n) || n < 1 || n > VIRTIO_BLK_MAX_QUEUES)
+		if (opt_parse_uint(v, &n) || n < 1 || n > VIRTIO_BLK_MAX_QUEUES)
 			return disk_err(err, errlen, "--disk '%s': num-queues '%s' is not a number "
 					"in 1..%d", str, v, VIRTIO_BLK_MAX_QUEUES);
-		c->num_queues = n;
+		c->num_queues = (unsigned int)n;
 		return 0;
 	case DK_WERROR:
 		if (!strcmp(v, "report"))
@@ -215,10 +161,10 @@ static int disk_set(struct disk_conf *c, enum disk_key k, const char *v, const c
 
 int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
 {
-	char key[32], *val;
-	const char *p = str;
-	bool seen[DK__COUNT] = { false };
-	unsigned int k;
+	char why[160];
+	struct opts o;
+	unsigned int i, k;
+	const char *v;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -228,38 +174,40 @@ int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
 	out->werror = VIRTIO_BLK_WERROR_REPORT;
 	if (!str || !*str)
 		return disk_err(err, errlen, "--disk needs path=FILE");
-	val = malloc(DISK_PATH_MAX);
-	if (!val)
-		return disk_err(err, errlen, "out of memory");
-	while ((ret = disk_next_item(&p, key, sizeof(key), val, DISK_PATH_MAX)) > 0) {
+	/* The grammar every option shares (lib/opts.h): ",," escapes, one key once. */
+	ret = opts_parse(&o, str, NULL, false, why, sizeof(why));
+	if (ret) {
+		opts_free(&o);
+		if (ret == -ENOMEM)
+			return disk_err(err, errlen, "out of memory");
+		return disk_err(err, errlen, "--disk '%s' is not key=value[,key=value...]: %s",
+				str, why);
+	}
+	for (i = 0; i < o.n; i++) {
 		for (k = 0; k < DK__COUNT; k++)
-			if (!strcmp(key, disk_keys[k]))
+			if (!strcmp(o.pair[i].key, disk_keys[k]))
 				break;
 		if (k == DK__COUNT) {
 			ret = disk_err(err, errlen, "--disk '%s': unknown key '%s' (path, format, "
 				       "readonly, iothread, aio, cache, discard, serial, num-queues, "
-				       "werror, accel, id, bus, addr)", str, key);
+				       "werror, accel, id, bus, addr)", str, o.pair[i].key);
 			goto out;
 		}
-		if (seen[k]) {
-			ret = disk_err(err, errlen, "--disk '%s': %s given twice", str, key);
+	}
+	for (k = 0; k < DK__COUNT; k++) {
+		v = opts_get(&o, disk_keys[k]);
+		if (!v)
+			continue;
+		if (strlen(v) >= DISK_PATH_MAX) {
+			ret = disk_err(err, errlen, "--disk: a value is longer than %d bytes",
+				       DISK_PATH_MAX - 1);
 			goto out;
 		}
-		seen[k] = true;
-		ret = disk_set(out, k, val, str, err, errlen);
+		ret = disk_set(out, k, v, str, err, errlen);
 		if (ret)
 			goto out;
 	}
-	if (ret == -E2BIG) {
-		ret = disk_err(err, errlen, "--disk: a value is longer than %d bytes",
-			       DISK_PATH_MAX - 1);
-		goto out;
-	}
-	if (ret < 0) {
-		ret = disk_err(err, errlen, "--disk '%s' is not key=value[,key=value...]", str);
-		goto out;
-	}
-	if (!seen[DK_PATH]) {
+	if (!out->path[0]) {
 		ret = disk_err(err, errlen, "--disk '%s' needs path=FILE", str);
 		goto out;
 	}
@@ -271,7 +219,7 @@ int disk_parse(const char *str, struct disk_conf *out, char *err, size_t errlen)
 	}
 	ret = 0;
 out:
-	free(val);
+	opts_free(&o);
 	return ret;
 }
 

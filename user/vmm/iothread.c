@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/backend.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/sandbox.h"
@@ -41,6 +42,10 @@ int iothread_start(struct iothread *it, const char *id)
 		log_err("iothread-%s: cannot create its event loop", id);
 		return -ENOMEM;
 	}
+	/* Made before the thread runs the loop: it only ever polls it. */
+	it->engine = blk_engine_hold(it->loop, BLOCK_AIO_URING);
+	if (!it->engine)
+		log_warn("iothread-%s: no io_uring engine yet; the first disk makes one", id);
 	/* Signals belong to the main thread's signalfd and the vCPUs' kick. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -48,6 +53,8 @@ int iothread_start(struct iothread *it, const char *id)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		log_err("iothread-%s: cannot start the thread: %s", id, strerror(-ret));
+		blk_engine_release(it->engine);
+		it->engine = NULL;
 		loop_free(it->loop);
 		it->loop = NULL;
 		return ret;
@@ -66,6 +73,9 @@ void iothread_stop(struct iothread *it)
 		pthread_join(it->thread, NULL);
 		it->started = false;
 	}
+	/* The thread is gone: no handler of the engine can still run. */
+	blk_engine_release(it->engine);
+	it->engine = NULL;
 	loop_free(it->loop);
 	it->loop = NULL;
 }

@@ -19,6 +19,7 @@
 
 #include "devices/legacy/pvpanic.h"
 #include "lib/chardev.h"
+#include "lib/errmsg.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/sandbox.h"
@@ -268,8 +269,16 @@ static int mach_block_claim(void *opaque, const struct machine_block_req *req,
 			  struct machine_block *out, char *err, size_t errlen)
 {
 	struct machine *m = opaque;
+	struct loop *loop = m->loop;
 
-	return blockdevs_claim(&m->blockdevs, req, out, err, errlen);
+	if (req->iothread) {
+		loop = iothread_find(m->iothreads, m->nr_iothreads, req->iothread);
+		if (!loop)
+			return errmsg_set(err, errlen, -EINVAL, "%s: there is no --iothread id=%s",
+					  req->device, req->iothread);
+	}
+	return blockdevs_claim(&m->blockdevs, req, loop, req->iothread != NULL, out, err,
+			       errlen);
 }
 
 static void mach_block_release(void *opaque, const char *node)

@@ -2,7 +2,8 @@
 # thread. L3 writes 16 MiB: ENOSPC holds the writes and pauses the machine
 # (BLOCK_IO_ERROR nospace=true, STOP, query-status paused, query-block io-status
 # failed); the tmpfs then grows, QMP cont re-submits the held writes, and L3 finishes
-# with its pattern intact in the file, never having seen an error.
+# with its pattern intact in the file, never having seen an error. query-blockstats
+# counts the failed write.
 [ "$KEEL_VMM" = qemu ] && skip "the harness passes no QMP socket to QEMU"
 command -v keelctl >/dev/null || fail "keelctl is not in the L2 image"
 VMM_TIMEOUT=400
@@ -30,6 +31,11 @@ info "after the error: $st"
 echo "$st" | grep -q '"running":false' || fail "still running after werror=stop: $st"
 echo "$qb" | grep -q '"io-status":"failed"' || fail "query-block io-status is not failed: $qb"
 grep -q ' STOP' "$W/events.txt" || fail "no STOP event after BLOCK_IO_ERROR"
+bs=$(keelctl --json "$S" query-blockstats)
+info "query-blockstats: $bs"
+echo "$bs" | grep -qE '"failed_wr_operations":[1-9]' ||
+	fail "query-blockstats does not count the failed write: $bs"
+echo "$bs" | grep -qE '"wr_operations":[1-9]' || fail "query-blockstats counts no write: $bs"
 grep -q 'BLOCK_IO_ERROR.*operation=write.*action=stop.*nospace=true' "$W/events.txt" ||
 	fail "BLOCK_IO_ERROR does not say write/stop/nospace: $(grep BLOCK_IO "$W/events.txt" | head -n 1)"
 mount -o remount,size=80m "$W/small" || fail "cannot grow the tmpfs"

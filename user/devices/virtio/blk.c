@@ -1,7 +1,8 @@
 /*
- * virtio-blk (VIRTIO 1.2 ch. 5.2): request validation, the block-layer data
- * plane on the disk's loop (an I/O thread or the main loop), werror, and the
- * vhost attach; on any transport (device.h). See design/virtio-blk.md.
+ * virtio-blk (VIRTIO 1.2 ch. 5.2): request validation and the data plane on
+ * the disk's loop (an I/O thread or the main loop), served by a block backend
+ * (block/backend.h: engine, werror, statistics) or by vhost-blk
+ * (blk_vhost.c); on any transport (device.h). See design/virtio-blk.md.
  */
 #include <endian.h>
 #include <errno.h>
@@ -12,12 +13,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <linux/vhost_blk.h>
-
-#include "block/aio/aio.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/blk_vhost.h"
 #include "devices/virtio/device.h"
-#include "devices/virtio/vhost.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 
@@ -30,7 +28,7 @@ struct blk_seg {
 /* One guest request; a queue owns size of them, allocated at start. */
 struct blk_req {
 	struct blk_queue *q;
-	struct block_req br;
+	struct blk_backend_req br;
 	uint8_t *status;		/* last writable byte of the chain */
 	uint32_t used_len;		/* reported in the used ring */
 	uint32_t type;
@@ -62,7 +60,8 @@ struct virtio_blk {
 	const struct machine_services *ms;
 	struct virtio_blk_conf conf;
 	char serial[VIRTIO_BLK_ID_BYTES];
-	struct block_dev *bd;
+	struct blk_backend *be;
+	bool own_be;			/* made here (conf->be NULL): freed here */
 	struct loop *loop;		/* where the disk is served; NULL: caller drives */
 	bool on_iothread;
 	struct virtio_dev vdev;		/* what the transport sees */
@@ -71,24 +70,22 @@ struct virtio_blk {
 	uint64_t negotiated;
 	uint64_t capacity;		/* 512-byte sectors */
 
-	/* Every handler runs under lock, and so do block-layer callbacks. */
+	/*
+	 * Every handler runs under lock (recursive: a request failing inline
+	 * completes inside the submit), and the data path also under the
+	 * backend's engine lock, taken first; backend callbacks come with the
+	 * engine lock held and take lock.
+	 */
 	pthread_mutex_t lock;
 	bool running;
-	bool aio_watched;
 	unsigned int nr_queues;
 	struct blk_queue queues[VIRTIO_BLK_MAX_QUEUES];
-
-	/* werror=stop: failed requests waiting for cont. */
-	struct blk_req *parked;
-	struct blk_req **parked_tail;
-	unsigned int nr_parked;
 
 	/* Guest mistakes are logged once per kind. */
 	unsigned int logged;
 
-	/* accel=vhost: the kernel serves the queues (blk_vhost_*). */
-	struct vhost_dev *vhost;
-	pthread_mutex_t vhost_lock;	/* start/stop against statistics readers */
+	/* accel=vhost: the kernel serves the queues (blk_vhost.c). */
+	struct blk_vhost *vhost;
 };
 
 enum blk_log {
@@ -140,63 +137,33 @@ static void blk_req_complete(struct blk_req *req, uint8_t status)
 	blk_req_release(req);
 }
 
-static bool blk_req_writes(const struct blk_req *req)
-{
-	return req->type != VIRTIO_BLK_T_IN;
-}
-
-static void blk_park(struct blk_req *req, int err)
-{
-	struct virtio_blk *blk = req->q->blk;
-
-	req->next = NULL;
-	*blk->parked_tail = req;
-	blk->parked_tail = &req->next;
-	if (blk->nr_parked++ == 0)
-		log_err("%s: %s error at byte %llu: %s; machine paused (werror=stop)", blk->name,
-			block_op_name(req->br.op), (unsigned long long)req->br.offset,
-			strerror(-err));
-	if (blk->conf.on_error)
-		blk->conf.on_error(blk->conf.on_error_opaque, blk->name, true, err);
-	if (blk->ms && blk->ms->request)
-		machine_request(blk->ms, MACHINE_PAUSE);
-}
-
-static void blk_req_done(struct block_req *br, int ret)
+static void blk_req_done(struct blk_backend_req *br, int ret)
 {
 	struct blk_req *req = br->opaque;
 	struct virtio_blk *blk = req->q->blk;
 
+	pthread_mutex_lock(&blk->lock);
 	/* Discard is a hint: a file system that cannot punch holes is no error. */
 	if (ret == -ENOTSUP && req->type == VIRTIO_BLK_T_DISCARD)
 		ret = 0;
-	if (ret == 0 && req->nr_segs && ++req->seg < req->nr_segs) {
+	if (ret == 0 && req->nr_segs && ++req->seg < req->nr_segs)
 		blk_submit(req);
-		return;
-	}
-	if (ret < 0) {
-		if (blk->conf.werror == VIRTIO_BLK_WERROR_STOP && blk->running &&
-		    blk_req_writes(req)) {
-			blk_park(req, ret);
-			return;
-		}
-		if (blk_log_first(blk, BLK_LOG_IO))
-			log_err("%s: %s at byte %llu failed: %s; the guest sees an I/O error",
-				blk->name, block_op_name(br->op),
-				(unsigned long long)br->offset, strerror(-ret));
-		blk_req_complete(req, VIRTIO_BLK_S_IOERR);
-		return;
-	}
-	blk_req_complete(req, VIRTIO_BLK_S_OK);
+	else	/* the backend logged a failure and applied werror= */
+		blk_req_complete(req, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+	pthread_mutex_unlock(&blk->lock);
 }
 
 /* Build the block request for the request's current step and submit it. */
 static void blk_submit(struct blk_req *req)
 {
 	struct virtio_blk *blk = req->q->blk;
-	struct block_req *br = &req->br;
+	struct blk_backend_req *br = &req->br;
 
-	memset(br, 0, offsetof(struct block_req, bd));
+	br->flags = 0;
+	br->offset = 0;
+	br->len = 0;
+	br->iov = NULL;
+	br->iovcnt = 0;
 	br->done = blk_req_done;
 	br->opaque = req;
 	switch (req->type) {
@@ -226,7 +193,7 @@ static void blk_submit(struct blk_req *req)
 		break;
 	}
 	}
-	block_submit(blk->bd, br);
+	blk_backend_submit(blk->be, br);
 }
 
 /* ---- request parsing ---- */
@@ -285,6 +252,22 @@ static void blk_reject(struct blk_req *req, uint8_t status, enum blk_log kind,
 		log_warn("%s: queue %u: %s (request type %u, sector %llu): %s", blk->name,
 			 req->q->idx, why, req->type, (unsigned long long)sector,
 			 status == VIRTIO_BLK_S_UNSUPP ? "unsupported" : "I/O error");
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+		blk_backend_account_invalid(blk->be, BLOCK_OP_READ);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		blk_backend_account_invalid(blk->be, BLOCK_OP_WRITE);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+		blk_backend_account_invalid(blk->be, BLOCK_OP_DISCARD);
+		break;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		blk_backend_account_invalid(blk->be, BLOCK_OP_WRITE_ZEROES);
+		break;
+	default:
+		break;
+	}
 	blk_req_complete(req, status);
 }
 
@@ -475,13 +458,12 @@ static void blk_queue_broken(struct blk_queue *q)
 static void blk_queue_process(struct blk_queue *q)
 {
 	struct virtio_blk *blk = q->blk;
-	struct aio_ctx *ctx = blk->bd->aio;
 	int ret;
 
 	if (!q->vq || virtq_is_broken(q->vq))
 		return;
 	q->starved = false;
-	aio_ctx_plug(ctx);
+	blk_backend_plug(blk->be);
 	for (;;) {
 		virtq_disable_notify(q->vq);
 		while (q->free) {
@@ -507,7 +489,7 @@ static void blk_queue_process(struct blk_queue *q)
 			break;
 	}
 out:
-	aio_ctx_unplug(ctx);
+	blk_backend_unplug(blk->be);
 }
 
 static void blk_notify_pending(struct virtio_blk *blk)
@@ -524,17 +506,35 @@ static void blk_notify_pending(struct virtio_blk *blk)
 	}
 }
 
-static void blk_poll_locked(struct virtio_blk *blk)
+/* The backend finished a round of completions: one notify, and room for more. */
+static void blk_batch_done(void *opaque)
 {
+	struct virtio_blk *blk = opaque;
 	unsigned int i;
 
-	while (block_poll(blk->bd) > 0)
-		;
+	pthread_mutex_lock(&blk->lock);
 	for (i = 0; i < blk->nr_queues; i++)
 		if (blk->running && blk->queues[i].starved && blk->queues[i].free)
 			blk_queue_process(&blk->queues[i]);
 	blk_notify_pending(blk);
+	pthread_mutex_unlock(&blk->lock);
 }
+
+/* werror=stop parked a request: the machine pauses, management hears of it. */
+static void blk_io_error(void *opaque, bool write, int err)
+{
+	struct virtio_blk *blk = opaque;
+
+	if (blk->conf.on_error)
+		blk->conf.on_error(blk->conf.on_error_opaque, blk->name, write, err);
+	if (blk->ms && blk->ms->request)
+		machine_request(blk->ms, MACHINE_PAUSE);
+}
+
+static const struct blk_backend_ops blk_backend_ops = {
+	.batch_done = blk_batch_done,
+	.io_error = blk_io_error,
+};
 
 static void blk_on_kick(void *opaque, uint32_t events)
 {
@@ -542,6 +542,7 @@ static void blk_on_kick(void *opaque, uint32_t events)
 	struct virtio_blk *blk = q->blk;
 	uint64_t cnt;
 
+	blk_backend_lock(blk->be);
 	pthread_mutex_lock(&blk->lock);
 	if (blk->running && q->watched) {
 		if (read(q->kick_fd, &cnt, sizeof(cnt)) < 0) {
@@ -551,87 +552,46 @@ static void blk_on_kick(void *opaque, uint32_t events)
 		blk_notify_pending(blk);
 	}
 	pthread_mutex_unlock(&blk->lock);
-}
-
-static void blk_on_aio(void *opaque, uint32_t events)
-{
-	struct virtio_blk *blk = opaque;
-
-	pthread_mutex_lock(&blk->lock);
-	if (blk->aio_watched)
-		blk_poll_locked(blk);
-	pthread_mutex_unlock(&blk->lock);
+	blk_backend_unlock(blk->be);
 }
 
 void virtio_blk_kick(struct virtio_blk *blk, unsigned int idx)
 {
+	blk_backend_lock(blk->be);
 	pthread_mutex_lock(&blk->lock);
 	if (blk->running && idx < blk->nr_queues) {
 		blk_queue_process(&blk->queues[idx]);
 		blk_notify_pending(blk);
 	}
 	pthread_mutex_unlock(&blk->lock);
+	blk_backend_unlock(blk->be);
 }
 
 void virtio_blk_wait(struct virtio_blk *blk)
 {
+	blk_backend_lock(blk->be);
 	pthread_mutex_lock(&blk->lock);
-	block_drain(blk->bd);
-	blk_poll_locked(blk);
+	blk_backend_drain(blk->be);
+	blk_notify_pending(blk);
 	pthread_mutex_unlock(&blk->lock);
+	blk_backend_unlock(blk->be);
 }
 
 /* ---- werror=stop ---- */
 
-static void blk_resume_locked(struct virtio_blk *blk)
-{
-	struct blk_req *req = blk->parked, *next;
-
-	blk->parked = NULL;
-	blk->parked_tail = &blk->parked;
-	blk->nr_parked = 0;
-	if (!blk->running)
-		return;
-	for (; req; req = next) {
-		next = req->next;
-		blk_submit(req);
-	}
-	blk_notify_pending(blk);
-}
-
-static void blk_resume_call(void *opaque)
-{
-	struct virtio_blk *blk = opaque;
-
-	pthread_mutex_lock(&blk->lock);
-	blk_resume_locked(blk);
-	pthread_mutex_unlock(&blk->lock);
-}
-
 void virtio_blk_resume(struct virtio_blk *blk)
 {
-	unsigned int n;
-
-	pthread_mutex_lock(&blk->lock);
-	n = blk->nr_parked;
-	pthread_mutex_unlock(&blk->lock);
-	if (!n)
-		return;
-	log_info("%s: re-submitting %u request(s) held by werror=stop", blk->name, n);
-	/* The I/O thread owns the disk's engine; the main loop is ours already. */
-	if (blk->on_iothread && loop_call(blk->loop, blk_resume_call, blk) == 0)
-		return;
-	blk_resume_call(blk);
+	blk_backend_resume(blk->be);
 }
 
 unsigned int virtio_blk_parked(struct virtio_blk *blk)
 {
-	unsigned int n;
+	return blk_backend_parked(blk->be);
+}
 
-	pthread_mutex_lock(&blk->lock);
-	n = blk->nr_parked;
-	pthread_mutex_unlock(&blk->lock);
-	return n;
+struct blk_backend *virtio_blk_backend(struct virtio_blk *blk)
+{
+	return blk->be;
 }
 
 /* ---- configuration and lifecycle ---- */
@@ -646,8 +606,7 @@ static void blk_config_build(struct virtio_blk *blk)
 {
 	uint64_t cap = htole64(blk->capacity);
 	uint16_t nq = htole16((uint16_t)blk->nr_queues);
-	uint32_t align = 4096;
-	struct block_info info;
+	uint32_t align = 4096, cluster = blk_backend_cluster_size(blk->be);
 
 	memset(blk->config, 0, sizeof(blk->config));
 	memcpy(blk->config + VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
@@ -655,9 +614,8 @@ static void blk_config_build(struct virtio_blk *blk)
 	blk_put32(blk->config, VIRTIO_BLK_CFG_BLK_SIZE, BLOCK_SECTOR_SIZE);
 	memcpy(blk->config + VIRTIO_BLK_CFG_NUM_QUEUES, &nq, 2);
 	/* Freeing space works in whole clusters: discard in their granularity. */
-	if (block_get_info(blk->bd, &info) == 0 && info.cluster_size > align &&
-	    info.cluster_size <= (1u << 21))
-		align = info.cluster_size;
+	if (cluster > align && cluster <= (1u << 21))
+		align = cluster;
 	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS,
 		  VIRTIO_BLK_MAX_DISCARD_SECTORS);
 	blk_put32(blk->config, VIRTIO_BLK_CFG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_DISCARD_SEG);
@@ -668,16 +626,44 @@ static void blk_config_build(struct virtio_blk *blk)
 }
 
 static const struct virtio_dev_ops blk_ops;
-static int blk_vhost_new(struct virtio_blk *blk, uint64_t *withhold);
+
+/* conf->be NULL: a backend of the device's own over conf->bd (tests, fuzzing). */
+static struct blk_backend *blk_backend_make(struct virtio_blk *blk,
+					    const struct virtio_blk_conf *conf)
+{
+	struct blk_backend_conf bc = {
+		.name = blk->name,
+		.bd = conf->bd,
+		.read_only = conf->read_only,
+		.discard = conf->discard,
+		.werror = conf->werror == VIRTIO_BLK_WERROR_STOP ? BLK_ERROR_STOP
+								 : BLK_ERROR_REPORT,
+		.rerror = BLK_ERROR_REPORT,
+		.loop = blk->loop,
+		.iothread = blk->on_iothread,
+	};
+
+	return blk_backend_new(&bc);
+}
+
+static void blk_free_struct(struct virtio_blk *blk)
+{
+	if (blk->own_be)
+		blk_backend_free(blk->be);
+	pthread_mutex_destroy(&blk->lock);
+	free(blk);
+}
 
 struct virtio_blk *virtio_blk_create(const struct machine_services *ms,
 				     const struct virtio_blk_conf *conf)
 {
+	pthread_mutexattr_t attr;
 	uint64_t withhold = 0;
 	struct virtio_blk *blk;
 	size_t slen;
 
-	if (!conf->bd || conf->num_queues < 1 || conf->num_queues > VIRTIO_BLK_MAX_QUEUES) {
+	if ((!conf->bd && !conf->be) || conf->num_queues < 1 ||
+	    conf->num_queues > VIRTIO_BLK_MAX_QUEUES) {
 		log_err("%s: bad virtio-blk configuration (%u queues)",
 			conf->name ? conf->name : "virtio-blk", conf->num_queues);
 		return NULL;
@@ -698,26 +684,39 @@ struct virtio_blk *virtio_blk_create(const struct machine_services *ms,
 	blk->conf.serial = NULL;
 	if (slen)
 		memcpy(blk->serial, conf->serial, slen);
-	blk->bd = conf->bd;
 	blk->nr_queues = conf->num_queues;
-	blk->capacity = conf->bd->size / BLOCK_SECTOR_SIZE;
-	blk->parked_tail = &blk->parked;
-	pthread_mutex_init(&blk->lock, NULL);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&blk->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	if (conf->iothread) {
 		blk->loop = machine_iothread(ms, conf->iothread);
 		if (!blk->loop) {
 			log_err("%s: no I/O thread '%s'", blk->name, conf->iothread);
-			pthread_mutex_destroy(&blk->lock);
-			free(blk);
+			blk_free_struct(blk);
 			return NULL;
 		}
 		blk->on_iothread = true;
 	} else {
 		blk->loop = ms ? ms->loop : NULL;
 	}
+	if (conf->be) {
+		blk->be = conf->be;
+		blk->conf.read_only = blk_backend_read_only(conf->be);
+		blk->conf.discard = blk_backend_discard(conf->be);
+	} else {
+		blk->be = blk_backend_make(blk, conf);
+		if (!blk->be) {
+			blk_free_struct(blk);
+			return NULL;
+		}
+		blk->own_be = true;
+	}
+	blk_backend_set_ops(blk->be, &blk_backend_ops, blk);
+	blk->capacity = blk_backend_size(blk->be) / BLOCK_SECTOR_SIZE;
 	blk->features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			(1ull << VIRTIO_BLK_F_FLUSH);
-	if (conf->read_only)
+	if (blk->conf.read_only)
 		blk->features |= 1ull << VIRTIO_BLK_F_RO;
 	else
 		blk->features |= (1ull << VIRTIO_BLK_F_DISCARD) |
@@ -725,10 +724,20 @@ struct virtio_blk *virtio_blk_create(const struct machine_services *ms,
 	if (conf->num_queues > 1)
 		blk->features |= 1ull << VIRTIO_BLK_F_MQ;
 	blk_config_build(blk);
-	if (conf->vhost && blk_vhost_new(blk, &withhold)) {
-		pthread_mutex_destroy(&blk->lock);
-		free(blk);
-		return NULL;
+	if (conf->vhost) {
+		struct blk_vhost_conf vc = {
+			.name = blk->name, .vdev = &blk->vdev, .nr_queues = blk->nr_queues,
+			.read_only = blk->conf.read_only, .serial = (const uint8_t *)blk->serial,
+			.vhost_fd = conf->vhost_fd, .backend_fd = conf->vhost_backend_fd,
+			.vhost_ioctl = conf->vhost_ioctl,
+		};
+
+		blk->vhost = blk_vhost_new(ms, &vc, &withhold);
+		if (!blk->vhost) {
+			blk_backend_set_ops(blk->be, NULL, NULL);
+			blk_free_struct(blk);
+			return NULL;
+		}
 	}
 	blk->vdev = (struct virtio_dev){
 		.name = blk->name,
@@ -802,12 +811,9 @@ static void blk_unwatch_locked(struct virtio_blk *blk)
 			loop_del_fd(blk->loop, q->kick_fd);
 		q->watched = false;
 	}
-	if (blk->aio_watched)
-		loop_del_fd(blk->loop, block_event_fd(blk->bd));
-	blk->aio_watched = false;
 }
 
-/* Serve vqs[0..nr_queues) from the block layer; kicks come on the transport's fds. */
+/* Serve vqs[0..nr_queues) through the backend; kicks come on the transport's fds. */
 static int blk_core_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs)
 {
 	unsigned int i;
@@ -830,11 +836,8 @@ static int blk_core_start(struct virtio_blk *blk, uint64_t features, struct virt
 		}
 	}
 	blk->running = true;
+	blk_backend_set_stop_enabled(blk->be, true);
 	if (blk->loop) {
-		ret = loop_add_fd(blk->loop, block_event_fd(blk->bd), EPOLLIN, blk_on_aio, blk);
-		if (ret)
-			goto fail;
-		blk->aio_watched = true;
 		for (i = 0; i < blk->nr_queues; i++) {
 			struct blk_queue *q = &blk->queues[i];
 
@@ -894,156 +897,60 @@ static bool blk_run_on_loop(struct virtio_blk *blk, loop_timer_fn fn)
 	return queued;
 }
 
-static void blk_stop_locked(struct virtio_blk *blk);
-
-static void blk_stop_on_loop(void *opaque)
-{
-	struct blk_barrier *b = opaque;
-
-	pthread_mutex_lock(&b->blk->lock);
-	blk_stop_locked(b->blk);
-	pthread_mutex_unlock(&b->blk->lock);
-	blk_barrier_signal(b);
-}
-
-static void blk_core_stop(struct virtio_blk *blk)
-{
-	/*
-	 * An I/O thread drains its own engine: the caller (a vCPU or the main
-	 * thread, never that I/O thread) only waits, and needs no engine calls.
-	 */
-	if (blk->on_iothread && blk_run_on_loop(blk, blk_stop_on_loop))
-		return;
-	pthread_mutex_lock(&blk->lock);
-	blk_stop_locked(blk);
-	pthread_mutex_unlock(&blk->lock);
-}
-
-/* Caller holds blk->lock. */
+/* Both locks held. */
 static void blk_stop_locked(struct virtio_blk *blk)
 {
 	unsigned int i;
-	int ret;
 
 	blk->running = false;
 	blk_unwatch_locked(blk);
-	/* In-flight requests finish here; with running false nothing is pushed. */
-	ret = block_drain(blk->bd);
-	if (ret)
-		log_err("%s: cannot drain in-flight requests: %s", blk->name, strerror(-ret));
-	blk->parked = NULL;
-	blk->parked_tail = &blk->parked;
-	blk->nr_parked = 0;
+	/*
+	 * In-flight requests finish here; with running false nothing is pushed,
+	 * and a failure no longer waits for cont: a reset drops what was parked.
+	 */
+	blk_backend_set_stop_enabled(blk->be, false);
+	blk_backend_drain(blk->be);
+	blk_backend_drop_parked(blk->be);
 	for (i = 0; i < blk->nr_queues; i++) {
 		blk->queues[i].vq = NULL;
 		blk_queue_free_reqs(&blk->queues[i]);
 	}
 }
 
-/* ---- accel=vhost: the queues go to /dev/vhost-blk ---- */
-
-static void blk_vhost_error(void *opaque, unsigned int idx)
+static void blk_stop_now(struct virtio_blk *blk)
 {
-	struct virtio_blk *blk = opaque;
-
-	virtio_dev_set_broken(&blk->vdev, "the kernel backend found a corrupt ring");
+	blk_backend_lock(blk->be);
+	pthread_mutex_lock(&blk->lock);
+	blk_stop_locked(blk);
+	pthread_mutex_unlock(&blk->lock);
+	blk_backend_unlock(blk->be);
 }
 
-static void blk_vhost_call(void *opaque, unsigned int idx)
+static void blk_stop_on_loop(void *opaque)
 {
-	struct virtio_blk *blk = opaque;
+	struct blk_barrier *b = opaque;
 
-	virtio_dev_interrupt(&blk->vdev, idx);
+	blk_stop_now(b->blk);
+	blk_barrier_signal(b);
 }
 
-static int blk_vhost_start(struct virtio_blk *blk, uint64_t features, struct virtq *const *vqs)
+static void blk_core_stop(struct virtio_blk *blk)
 {
-	struct vhost_vring vr[VIRTIO_BLK_MAX_QUEUES];
-	struct vhost_blk_backend be = { .fd = blk->conf.vhost_backend_fd };
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < blk->nr_queues; i++) {
-		vr[i].vq = vqs[i];
-		vr[i].kick_fd = virtio_dev_kick_fd(&blk->vdev, i);
-		vr[i].call_fd = virtio_dev_call_fd(&blk->vdev, i);
-	}
-	pthread_mutex_lock(&blk->vhost_lock);
-	ret = vhost_start(blk->vhost, blk->ms, features, vr, blk->nr_queues);
-	if (ret)
-		goto out;
-	if (blk->conf.read_only)
-		be.flags = VHOST_BLK_BACKEND_F_RO;
-	memcpy(be.serial, blk->serial, sizeof(be.serial));
-	ret = vhost_ioctl(blk->vhost, VHOST_BLK_SET_BACKEND, &be);
-	if (ret) {
-		log_err("%s: vhost-blk refused the backend: %s", blk->name, strerror(-ret));
-		vhost_stop(blk->vhost);
-		goto out;
-	}
-	blk->negotiated = features & blk->features;
-out:
-	pthread_mutex_unlock(&blk->vhost_lock);
-	return ret;
-}
-
-static void blk_vhost_stop(struct virtio_blk *blk)
-{
-	struct vhost_blk_backend be = { .fd = -1 };
-
-	pthread_mutex_lock(&blk->vhost_lock);
-	if (blk->vhost->running) {
-		/* Returns when no request uses the image any more. */
-		vhost_ioctl(blk->vhost, VHOST_BLK_SET_BACKEND, &be);
-		vhost_stop(blk->vhost);
-	}
-	pthread_mutex_unlock(&blk->vhost_lock);
+	/*
+	 * An I/O thread stops its own disks, so its handlers never see a queue
+	 * go away under them; the caller (a vCPU or the main thread) waits. A
+	 * main-loop disk is stopped here, under the engine lock.
+	 */
+	if (blk->on_iothread && blk_run_on_loop(blk, blk_stop_on_loop))
+		return;
+	blk_stop_now(blk);
 }
 
 int virtio_blk_vhost_stats(struct virtio_blk *blk, struct vhost_blk_stats *stats)
 {
-	int ret;
-
 	if (!blk->vhost)
 		return -ENODEV;
-	memset(stats, 0, sizeof(*stats));
-	pthread_mutex_lock(&blk->vhost_lock);
-	ret = vhost_ioctl(blk->vhost, VHOST_BLK_GET_STATS, stats);
-	pthread_mutex_unlock(&blk->vhost_lock);
-	return ret;
-}
-
-/* Set up the vhost side of a new device: the transport features it must not offer. */
-static int blk_vhost_new(struct virtio_blk *blk, uint64_t *withhold)
-{
-	uint64_t ring = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_F_EVENT_IDX);
-	int ret;
-
-	blk->vhost = calloc(1, sizeof(*blk->vhost));
-	if (!blk->vhost)
-		return -ENOMEM;
-	pthread_mutex_init(&blk->vhost_lock, NULL);
-	ret = vhost_init(blk->vhost, blk->name, blk->conf.vhost_fd, blk->conf.vhost_ioctl,
-			 blk->ms ? blk->ms->loop : NULL, blk_vhost_error, blk_vhost_call, blk);
-	if (ret) {
-		pthread_mutex_destroy(&blk->vhost_lock);
-		free(blk->vhost);
-		blk->vhost = NULL;
-		return ret;
-	}
-	/* The module serves split rings only, with the ring features it lists. */
-	*withhold = (1ull << VIRTIO_F_RING_PACKED) | (ring & ~blk->vhost->features);
-	return 0;
-}
-
-static void blk_vhost_free(struct virtio_blk *blk)
-{
-	if (!blk->vhost)
-		return;
-	blk_vhost_stop(blk);
-	pthread_mutex_destroy(&blk->vhost_lock);
-	free(blk->vhost);	/* the fd belongs to the caller */
-	blk->vhost = NULL;
+	return blk_vhost_stats(blk->vhost, stats);
 }
 
 /* ---- the device interface ---- */
@@ -1063,10 +970,14 @@ static void blk_config_write(struct virtio_dev *vdev, uint32_t off, const void *
 static int blk_start(struct virtio_dev *vdev, uint64_t features, struct virtq *const *vqs)
 {
 	struct virtio_blk *blk = container_of(vdev, struct virtio_blk, vdev);
+	int ret;
 
-	if (blk->vhost)
-		return blk_vhost_start(blk, features, vqs);
-	return blk_core_start(blk, features, vqs);
+	if (!blk->vhost)
+		return blk_core_start(blk, features, vqs);
+	ret = blk_vhost_start(blk->vhost, features, vqs);
+	if (ret == 0)
+		blk->negotiated = features & blk->features;
+	return ret;
 }
 
 static void blk_stop(struct virtio_dev *vdev)
@@ -1074,7 +985,7 @@ static void blk_stop(struct virtio_dev *vdev)
 	struct virtio_blk *blk = container_of(vdev, struct virtio_blk, vdev);
 
 	if (blk->vhost) {
-		blk_vhost_stop(blk);
+		blk_vhost_stop(blk->vhost);
 		return;
 	}
 	blk_core_stop(blk);
@@ -1098,7 +1009,8 @@ void virtio_blk_free(struct virtio_blk *blk)
 		return;
 	/* The transport still bound stops the device and goes first. */
 	virtio_dev_detach(&blk->vdev);
-	blk_vhost_free(blk);
+	blk_vhost_free(blk->vhost);
+	blk->vhost = NULL;
 	blk_core_stop(blk);
 	/*
 	 * A handler of the I/O thread may have been dispatched just before its fd
@@ -1106,6 +1018,9 @@ void virtio_blk_free(struct virtio_blk *blk)
 	 */
 	if (blk->on_iothread)
 		blk_run_on_loop(blk, blk_barrier_fn);
-	pthread_mutex_destroy(&blk->lock);
-	free(blk);
+	/* A backend given by the caller outlives the device: it no longer calls us. */
+	blk_backend_lock(blk->be);
+	blk_backend_set_ops(blk->be, NULL, NULL);
+	blk_backend_unlock(blk->be);
+	blk_free_struct(blk);
 }

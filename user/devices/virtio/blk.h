@@ -1,7 +1,7 @@
 /*
  * virtio-blk (VIRTIO 1.2 ch. 5.2) on any virtio transport (device.h), served
- * by the block layer on an I/O thread's loop or the main loop
- * (design/virtio-blk.md).
+ * by a block backend (block/backend.h) on an I/O thread's loop or the main
+ * loop, or by vhost-blk (design/virtio-blk.md).
  */
 #ifndef KEEL_DEVICES_VIRTIO_BLK_H
 #define KEEL_DEVICES_VIRTIO_BLK_H
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "block/block.h"
+#include "block/backend.h"
 #include "devices/machine.h"
 #include "devices/virtio/device.h"
 #include "devices/virtio/virtqueue.h"
@@ -90,6 +90,13 @@ typedef void (*virtio_blk_error_fn)(void *opaque, const char *name, bool write, 
 
 struct virtio_blk_conf {
 	const char *name;		/* "virtio-blk0": log lines, QMP events */
+	/*
+	 * The backend serving the disk, made by the caller on the loop of
+	 * iothread (or the main loop) and outliving the device: its statistics
+	 * last for the run. NULL: the device makes one over bd with read_only,
+	 * discard and werror, and frees it with itself.
+	 */
+	struct blk_backend *be;
 	struct block_dev *bd;		/* opened by the caller, outlives the device */
 	bool read_only;			/* offer RO and refuse writes */
 	bool discard;			/* discard=unmap: pass DISCARD on, may unmap */
@@ -133,6 +140,8 @@ void virtio_blk_free(struct virtio_blk *blk);
 void virtio_blk_resume(struct virtio_blk *blk);
 /* Requests parked by werror=stop and not yet re-submitted. */
 unsigned int virtio_blk_parked(struct virtio_blk *blk);
+/* The backend serving the disk (statistics). */
+struct blk_backend *virtio_blk_backend(struct virtio_blk *blk);
 
 struct vhost_blk_stats;
 /* accel=vhost: the kernel's per-queue counters. 0, -ENODEV without vhost, -errno. */

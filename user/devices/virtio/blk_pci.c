@@ -100,6 +100,7 @@ static int blk_pci_create(struct device *dev, const struct machine_services *ms,
 		.node = c->drive, .device = dev->name, .accel = c->accel,
 		.num_queues = c->num_queues, .werror_stop = c->werror == VIRTIO_BLK_WERROR_STOP,
 		.ops = &blk_pci_block_ops,
+		.iothread = c->iothread[0] ? c->iothread : NULL,
 	};
 	struct blk_pci *b;
 	int ret;
@@ -141,6 +142,7 @@ static int blk_pci_realize(struct device *dev, const struct device_ctx *ctx, cha
 	struct blk_pci *b = dev->priv;
 	struct virtio_blk_conf conf = {
 		.name = dev->name,
+		.be = b->node.be,
 		.bd = b->node.bd,
 		.read_only = b->node.read_only,
 		.discard = b->node.discard,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/qmp/block.h"
 #include "vmm/qmp/commands.h"
 #include "vmm/qmp/devices.h"
 #include "vmm/qmp/vhost.h"
@@ -334,6 +335,7 @@ const struct qmp_command qmp_machine_commands[] = {
 	{ .name = "blockdev-del", .fn = qmp_cmd_blockdev_del,
 	  .args = { { "node-name", QMP_ARG_STR, false } } },
 	{ .name = "query-named-block-nodes", .fn = qmp_cmd_query_named_block_nodes },
+	{ .name = "query-blockstats", .fn = qmp_cmd_query_blockstats },
 	{ .name = "query-machines", .fn = qmp_cmd_query_machines },
 	{ .name = "device_del", .fn = qmp_cmd_device_del,
 	  .args = { { "id", QMP_ARG_STR, false } } },
