@@ -739,12 +739,16 @@ void virtio_console_free(struct virtio_console *con)
 
 #define vcon_err(err, errlen, ret, ...) errmsg_set(err, errlen, ret, __VA_ARGS__)
 
-/* A port name becomes a file name in the guest (/dev/virtio-ports/NAME). */
+/*
+ * A port name becomes a file name in the guest (/dev/virtio-ports/NAME): no
+ * '/', not "." or "..", no control characters. Anything else is QEMU's too.
+ */
 static bool vcon_name_ok(const char *s)
 {
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
+		if (*s == '/' || (unsigned char)*s < 0x20 || *s == 0x7f)
 			return false;
 	return true;
 }
@@ -758,8 +762,8 @@ int virtio_console_port_add(struct virtio_console *con,
 	int ret = 0;
 
 	if (!vcon_name_ok(cfg->name))
-		return vcon_err(err, errlen, -EINVAL, "port name '%s' may only hold letters, "
-				"digits, '.', '-' and '_'", cfg->name);
+		return vcon_err(err, errlen, -EINVAL, "port name '%s' cannot be a file name in "
+				"the guest (no '/', '.', '..' or control characters)", cfg->name);
 	pthread_mutex_lock(&con->lock);
 	if (cfg->id[0] && vcon_port_by_id(con, cfg->id)) {
 		ret = vcon_err(err, errlen, -EEXIST, "a device with id '%s' exists", cfg->id);
