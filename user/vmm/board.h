@@ -110,6 +110,10 @@ void pc_legacy_free(struct pc_legacy *l);
 /* QMP system_powerdown: the ACPI power button. */
 int pc_legacy_powerdown(struct pc_legacy *l);
 void pc_pci_windows(struct machine *m, struct pci_host_windows *w);
+/* The ACPI fields every PC-family board shares (CPUs, APICs, PM block, COM1, pvpanic). */
+void pc_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus);
+/* Build cfg's tables into guest memory at ACPI_TABLES_BASE; *rsdp for the boot. 0 or -errno. */
+int pc_acpi_write(struct machine *m, const struct acpi_config *cfg, uint64_t *rsdp);
 
 /* q35's ACPI description for nr_cpus and BAR windows w (board_q35.c; unit tests). */
 void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,

@@ -17,8 +17,6 @@
 #include "vmm/acpi/acpi.h"
 #include "vmm/board.h"
 
-#define MICROVM_LAPIC_ADDR	0xFEE00000ULL
-#define MICROVM_IOAPIC_ADDR	0xFEC00000ULL
 /*
  * QEMU's microvm layout: eight 0x200-byte transports from 0xFEB00000, in the
  * hole below the I/O APIC, on GSIs 16-23 (the I/O APIC pins above the ISA
@@ -59,26 +57,7 @@ void microvm_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
 {
 	unsigned int i;
 
-	*cfg = (struct acpi_config){
-		.base = ACPI_TABLES_BASE,
-		.nr_cpus = nr_cpus,
-		.lapic_addr = MICROVM_LAPIC_ADDR,
-		.ioapic_addr = MICROVM_IOAPIC_ADDR,
-		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
-		.ioapic_id = (uint8_t)nr_cpus,
-		.sci_irq = PC_ACPI_SCI_IRQ,
-		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
-		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
-		.pm_tmr_port = PC_ACPI_PM_TMR,
-		.gpe0_port = PC_ACPI_GPE0,
-		.gpe0_len = PC_ACPI_GPE0_LEN,
-		.reset_port = PC_RESET_CTL_PORT,
-		.reset_value = PC_RESET_VALUE,
-		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
-		.com1_port = PC_COM1_PORT,
-		.com1_irq = PC_COM1_IRQ,
-		.pvpanic_port = PC_PVPANIC_PORT,
-	};
+	pc_acpi_config(cfg, nr_cpus);
 	for (i = 0; i < bus->nr_slots && cfg->nr_virtio_mmio < ACPI_MAX_VIRTIO_MMIO; i++) {
 		struct acpi_virtio_mmio *v = &cfg->virtio_mmio[cfg->nr_virtio_mmio];
 
@@ -92,24 +71,9 @@ static int microvm_finish(struct machine *m, uint64_t *rsdp)
 {
 	struct microvm_board *b = m->board;
 	struct acpi_config cfg;
-	struct acpi_tables t = { 0 };
-	int ret;
 
 	microvm_acpi_config(&cfg, m->cfg->cpus, &b->slots);
-	ret = acpi_build(&cfg, &t);
-	if (ret) {
-		log_err("cannot build the ACPI tables: %s", strerror(-ret));
-		return ret;
-	}
-	if (t.len > ACPI_TABLES_SIZE ||
-	    guest_mem_write(&m->mem, ACPI_TABLES_BASE, t.buf, t.len)) {
-		log_err("ACPI tables (%zu bytes) do not fit at %#x", t.len, ACPI_TABLES_BASE);
-		acpi_tables_free(&t);
-		return -ENOSPC;
-	}
-	*rsdp = t.rsdp_addr;
-	acpi_tables_free(&t);
-	return 0;
+	return pc_acpi_write(m, &cfg, rsdp);
 }
 
 static void microvm_teardown(struct machine *m)

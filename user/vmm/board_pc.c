@@ -266,15 +266,16 @@ void pc_pci_windows(struct machine *m, struct pci_host_windows *w)
 	w->mem64.size = limit - base < PC_PCI_MEM64_SIZE ? limit - base : PC_PCI_MEM64_SIZE;
 }
 
-static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
+/* The ACPI description every PC-family board shares: CPUs, APICs, PM block, COM1. */
+void pc_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus)
 {
-	struct acpi_config cfg = {
+	*cfg = (struct acpi_config){
 		.base = ACPI_TABLES_BASE,
-		.nr_cpus = m->cfg->cpus,
+		.nr_cpus = nr_cpus,
 		.lapic_addr = PC_LAPIC_ADDR,
 		.ioapic_addr = PC_IOAPIC_ADDR,
 		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
-		.ioapic_id = (uint8_t)m->cfg->cpus,
+		.ioapic_id = (uint8_t)nr_cpus,
 		.sci_irq = PC_ACPI_SCI_IRQ,
 		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
 		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
@@ -287,19 +288,16 @@ static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
 		.com1_port = PC_COM1_PORT,
 		.com1_irq = PC_COM1_IRQ,
 		.pvpanic_port = PC_PVPANIC_PORT,
-		.pci_ecam_base = PC_PCI_ECAM_BASE,
-		.pci_mem32_base = PC_PCI_MEM32_BASE,
-		.pci_mem32_size = PC_PCI_MEM32_SIZE,
-		.pci_mem64_base = b->pci->win.mem64.base,
-		.pci_mem64_size = b->pci->win.mem64.size,
-		.pci_bus_end = PC_PCI_BUSES - 1,
-		.pcihp_port = ACPI_PCIHP_PORT,
-		.pcihp_slots = ACPI_PCIHP_SLOT_MASK,
 	};
+}
+
+/* Build the tables of cfg into guest memory at ACPI_TABLES_BASE; *rsdp for the boot. */
+int pc_acpi_write(struct machine *m, const struct acpi_config *cfg, uint64_t *rsdp)
+{
 	struct acpi_tables t = { 0 };
 	int ret;
 
-	ret = acpi_build(&cfg, &t);
+	ret = acpi_build(cfg, &t);
 	if (ret) {
 		log_err("cannot build the ACPI tables: %s", strerror(-ret));
 		return ret;
@@ -313,6 +311,22 @@ static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
 	*rsdp = t.rsdp_addr;
 	acpi_tables_free(&t);
 	return 0;
+}
+
+static int pc_acpi_init(struct machine *m, struct pc_board *b, uint64_t *rsdp)
+{
+	struct acpi_config cfg;
+
+	pc_acpi_config(&cfg, m->cfg->cpus);
+	cfg.pci_ecam_base = PC_PCI_ECAM_BASE;
+	cfg.pci_mem32_base = PC_PCI_MEM32_BASE;
+	cfg.pci_mem32_size = PC_PCI_MEM32_SIZE;
+	cfg.pci_mem64_base = b->pci->win.mem64.base;
+	cfg.pci_mem64_size = b->pci->win.mem64.size;
+	cfg.pci_bus_end = PC_PCI_BUSES - 1;
+	cfg.pcihp_port = ACPI_PCIHP_PORT;
+	cfg.pcihp_slots = ACPI_PCIHP_SLOT_MASK;
+	return pc_acpi_write(m, &cfg, rsdp);
 }
 
 /* After every PCI device is on its bus: the windows and BAR placement, then ACPI. */

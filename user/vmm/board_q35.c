@@ -24,8 +24,6 @@
 #include "vmm/board.h"
 #include "vmm/qmp/pci.h"
 
-#define Q35_LAPIC_ADDR		0xFEE00000ULL
-#define Q35_IOAPIC_ADDR		0xFEC00000ULL
 /*
  * PCIEXBAR at the MCH's reset default: 256 MiB reserved in e820 for 256
  * buses, all decoded by pci_host; MCFG and PCI0's bus range say the same.
@@ -86,56 +84,22 @@ static int q35_build(struct machine *m)
 void q35_acpi_config(struct acpi_config *cfg, unsigned int nr_cpus,
 		     const struct pci_host_windows *w)
 {
-	*cfg = (struct acpi_config){
-		.base = ACPI_TABLES_BASE,
-		.nr_cpus = nr_cpus,
-		.lapic_addr = Q35_LAPIC_ADDR,
-		.ioapic_addr = Q35_IOAPIC_ADDR,
-		/* LAPIC IDs are 0..cpus-1: the I/O APIC takes the next one. */
-		.ioapic_id = (uint8_t)nr_cpus,
-		.sci_irq = PC_ACPI_SCI_IRQ,
-		.pm1a_evt_port = PC_ACPI_PM1A_EVT,
-		.pm1a_cnt_port = PC_ACPI_PM1A_CNT,
-		.pm_tmr_port = PC_ACPI_PM_TMR,
-		.gpe0_port = PC_ACPI_GPE0,
-		.gpe0_len = PC_ACPI_GPE0_LEN,
-		.reset_port = PC_RESET_CTL_PORT,
-		.reset_value = PC_RESET_VALUE,
-		.s5_slp_typ = PC_ACPI_S5_SLP_TYP,
-		.com1_port = PC_COM1_PORT,
-		.com1_irq = PC_COM1_IRQ,
-		.pvpanic_port = PC_PVPANIC_PORT,
-		.pci_ecam_base = Q35_PCI_ECAM_BASE,
-		.pci_bus_end = Q35_PCI_BUS_END,
-		.pcie_native = true,
-		.pci_mem32_base = w->mem32.base,
-		.pci_mem32_size = w->mem32.size,
-		.pci_mem64_base = w->mem64.base,
-		.pci_mem64_size = w->mem64.size,
-	};
+	pc_acpi_config(cfg, nr_cpus);
+	cfg->pci_ecam_base = Q35_PCI_ECAM_BASE;
+	cfg->pci_bus_end = Q35_PCI_BUS_END;
+	cfg->pcie_native = true;
+	cfg->pci_mem32_base = w->mem32.base;
+	cfg->pci_mem32_size = w->mem32.size;
+	cfg->pci_mem64_base = w->mem64.base;
+	cfg->pci_mem64_size = w->mem64.size;
 }
 
 static int q35_acpi_init(struct machine *m, struct q35_board *b, uint64_t *rsdp)
 {
 	struct acpi_config cfg;
-	struct acpi_tables t = { 0 };
-	int ret;
 
 	q35_acpi_config(&cfg, m->cfg->cpus, &b->pci->win);
-	ret = acpi_build(&cfg, &t);
-	if (ret) {
-		log_err("cannot build the ACPI tables: %s", strerror(-ret));
-		return ret;
-	}
-	if (t.len > ACPI_TABLES_SIZE ||
-	    guest_mem_write(&m->mem, ACPI_TABLES_BASE, t.buf, t.len)) {
-		log_err("ACPI tables (%zu bytes) do not fit at %#x", t.len, ACPI_TABLES_BASE);
-		acpi_tables_free(&t);
-		return -ENOSPC;
-	}
-	*rsdp = t.rsdp_addr;
-	acpi_tables_free(&t);
-	return 0;
+	return pc_acpi_write(m, &cfg, rsdp);
 }
 
 /* After every PCI device is on its bus: the windows and BAR placement, then ACPI. */
