@@ -1,4 +1,4 @@
-/* Unit tests for user/lib/loop.c: fd watches, timers, cross-thread calls, stop. */
+/* Unit tests for user/lib/loop.c: fd watches, timers, cross-thread calls (and waiting for them), stop. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -90,12 +90,43 @@ static void test_cross_thread_call(void **state)
 	loop_free(loop);
 }
 
+static void *loop_thread(void *opaque)
+{
+	loop_run(opaque);
+	return NULL;
+}
+
+static void bump(void *opaque)
+{
+	(*(int *)opaque)++;
+}
+
+/* loop_call_wait returns only after fn ran on the loop's thread; NULL fn is a barrier. */
+static void test_call_wait(void **state)
+{
+	struct loop *loop = loop_new();
+	pthread_t th;
+	int n = 0, i;
+
+	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(loop_call_wait(loop, bump, &n), 0);
+		assert_int_equal(n, i + 1);
+	}
+	assert_int_equal(loop_call_wait(loop, NULL, NULL), 0);
+	loop_stop(loop, 0);
+	pthread_join(th, NULL);
+	assert_int_equal(n, 100);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fd_watch),
 		cmocka_unit_test(test_periodic_timer),
 		cmocka_unit_test(test_cross_thread_call),
+		cmocka_unit_test(test_call_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

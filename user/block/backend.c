@@ -554,39 +554,6 @@ void blk_backend_close(struct blk_backend *be)
 	be->ctx = NULL;
 }
 
-struct blk_barrier {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-};
-
-static void blk_barrier_fn(void *opaque)
-{
-	struct blk_barrier *b = opaque;
-
-	pthread_mutex_lock(&b->lock);
-	b->done = true;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-/* Once a call queued now has run on loop, none of its handlers can still be running. */
-static void blk_loop_barrier(struct loop *loop)
-{
-	struct blk_barrier b = { .done = false };
-
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.cond, NULL);
-	if (loop_call(loop, blk_barrier_fn, &b) == 0) {
-		pthread_mutex_lock(&b.lock);
-		while (!b.done)
-			pthread_cond_wait(&b.cond, &b.lock);
-		pthread_mutex_unlock(&b.lock);
-	}
-	pthread_cond_destroy(&b.cond);
-	pthread_mutex_destroy(&b.lock);
-}
-
 void blk_backend_free(struct blk_backend *be)
 {
 	if (!be)
@@ -594,8 +561,9 @@ void blk_backend_free(struct blk_backend *be)
 	blk_backend_close(be);
 	/* Still set: this was the engine's last backend, now off its loop. */
 	if (be->engine) {
+		/* None of the engine's handlers can still be running on the I/O thread. */
 		if (be->conf.iothread && be->engine->loop)
-			blk_loop_barrier(be->engine->loop);
+			loop_call_wait(be->engine->loop, NULL, NULL);
 		blk_engine_free(be->engine);
 	}
 	free(be);

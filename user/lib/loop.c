@@ -265,6 +265,46 @@ int loop_call(struct loop *loop, loop_timer_fn fn, void *opaque)
 	return 0;
 }
 
+/* loop_call_wait's call: fn, then wake the thread that waits. */
+struct loop_wait {
+	loop_timer_fn fn;
+	void *opaque;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void loop_wait_fn(void *opaque)
+{
+	struct loop_wait *w = opaque;
+
+	if (w->fn)
+		w->fn(w->opaque);
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int loop_call_wait(struct loop *loop, loop_timer_fn fn, void *opaque)
+{
+	struct loop_wait w = { .fn = fn, .opaque = opaque, .done = false };
+	int ret;
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	ret = loop_call(loop, loop_wait_fn, &w);
+	if (!ret) {
+		pthread_mutex_lock(&w.lock);
+		while (!w.done)
+			pthread_cond_wait(&w.cond, &w.lock);
+		pthread_mutex_unlock(&w.lock);
+	}
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	return ret;
+}
+
 void loop_stop(struct loop *loop, int code)
 {
 	pthread_mutex_lock(&loop->lock);

@@ -33,5 +33,12 @@ void loop_stop(struct loop *loop, int code);
 
 /* Thread-safe: run fn(opaque) on the loop's thread soon. */
 int loop_call(struct loop *loop, loop_timer_fn fn, void *opaque);
+/*
+ * Thread-safe, never from the loop's own thread: run fn(opaque) (fn may be
+ * NULL: a barrier) on the loop's thread and wait until it has run. Once it
+ * returns 0, no handler dispatched before the call is still running.
+ * -errno if the call could not be queued.
+ */
+int loop_call_wait(struct loop *loop, loop_timer_fn fn, void *opaque);
 
 #endif

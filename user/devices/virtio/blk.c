@@ -861,42 +861,6 @@ fail:
 	return ret;
 }
 
-/* A call run on the disk's loop that the caller waits for. */
-struct blk_barrier {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	struct virtio_blk *blk;
-};
-
-static void blk_barrier_signal(struct blk_barrier *b)
-{
-	pthread_mutex_lock(&b->lock);
-	b->done = true;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-/* Run fn on the I/O thread's loop and wait for it; false if it could not be queued. */
-static bool blk_run_on_loop(struct virtio_blk *blk, loop_timer_fn fn)
-{
-	struct blk_barrier b = { .done = false, .blk = blk };
-	bool queued;
-
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.cond, NULL);
-	queued = loop_call(blk->loop, fn, &b) == 0;
-	if (queued) {
-		pthread_mutex_lock(&b.lock);
-		while (!b.done)
-			pthread_cond_wait(&b.cond, &b.lock);
-		pthread_mutex_unlock(&b.lock);
-	}
-	pthread_cond_destroy(&b.cond);
-	pthread_mutex_destroy(&b.lock);
-	return queued;
-}
-
 /* Both locks held. */
 static void blk_stop_locked(struct virtio_blk *blk)
 {
@@ -928,10 +892,7 @@ static void blk_stop_now(struct virtio_blk *blk)
 
 static void blk_stop_on_loop(void *opaque)
 {
-	struct blk_barrier *b = opaque;
-
-	blk_stop_now(b->blk);
-	blk_barrier_signal(b);
+	blk_stop_now(opaque);
 }
 
 static void blk_core_stop(struct virtio_blk *blk)
@@ -941,7 +902,7 @@ static void blk_core_stop(struct virtio_blk *blk)
 	 * go away under them; the caller (a vCPU or the main thread) waits. A
 	 * main-loop disk is stopped here, under the engine lock.
 	 */
-	if (blk->on_iothread && blk_run_on_loop(blk, blk_stop_on_loop))
+	if (blk->on_iothread && !loop_call_wait(blk->loop, blk_stop_on_loop, blk))
 		return;
 	blk_stop_now(blk);
 }
@@ -998,11 +959,6 @@ static const struct virtio_dev_ops blk_ops = {
 	.stop = blk_stop,
 };
 
-static void blk_barrier_fn(void *opaque)
-{
-	blk_barrier_signal(opaque);
-}
-
 void virtio_blk_free(struct virtio_blk *blk)
 {
 	if (!blk)
@@ -1017,7 +973,7 @@ void virtio_blk_free(struct virtio_blk *blk)
 	 * went away: once a call queued now has run, none can still be running.
 	 */
 	if (blk->on_iothread)
-		blk_run_on_loop(blk, blk_barrier_fn);
+		loop_call_wait(blk->loop, NULL, NULL);
 	/* A backend given by the caller outlives the device: it no longer calls us. */
 	blk_backend_lock(blk->be);
 	blk_backend_set_ops(blk->be, NULL, NULL);
