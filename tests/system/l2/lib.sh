@@ -418,7 +418,11 @@ hotplug_deleted()
 # hotplug_end: L3 sees a last disk and powers off; keel must exit 0, L3 clean.
 hotplug_end()
 {
-	wait_line 'L3: hotplug-again' 60 || fail "L3 did not see the disk added a last time"
+	wait_line 'L3: hotplug-(again|dmesg)' 60 && sleep 0.5
+	tr -d '\r' <"$W/vmm.log" | grep -q 'L3: hotplug-again' || {
+		tr -d '\r' <"$W/vmm.log" | grep 'L3: hotplug-dmesg' | sed 's/^.*L3: /# /'
+		fail "L3 did not see the disk added a last time"
+	}
 	wait $boot
 	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
 	grep -q 'exit=0$' "$W/watch.out" || fail "keel did not exit 0: $(grep vmm-watch "$W/watch.out")"
