@@ -46,7 +46,7 @@ lib_a     = $(foreach l,$(1),$(BUILD)/lib/libkeel-$(l).a)
 lib_san_a = $(foreach l,$(1),$(BUILD)/lib/libkeel-$(l)-san.a)
 
 # Binaries and the layers they link (highest floor first).
-KEEL_LAYERS = vmm devices block lib
+KEEL_LAYERS = vmm devices migrate block lib
 TOOLS       = $(notdir $(wildcard user/tools/*))
 keel-img_LAYERS = block lib
 

@@ -188,6 +188,14 @@ struct machine_services {
 	 */
 	int (*ioeventfd_dm)(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
 			    uint64_t datamatch, bool assign);
+
+	/*
+	 * A device wrote [gpa, gpa + len) of guest RAM from the host side (a
+	 * used ring, data read from a disk): KVM's dirty log does not see
+	 * such writes, so a migration in progress learns of them here. Any
+	 * thread; cheap when no migration runs. May be NULL.
+	 */
+	void (*dirty_mark)(void *opaque, uint64_t gpa, uint64_t len);
 };
 
 /* Convenience wrappers so device code reads naturally. */
@@ -213,6 +221,13 @@ static inline void *machine_gpa_to_hva(const struct machine_services *ms, uint64
 				       uint64_t len)
 {
 	return ms->gpa_to_hva(ms->opaque, gpa, len);
+}
+
+static inline void machine_dirty_mark(const struct machine_services *ms, uint64_t gpa,
+				      uint64_t len)
+{
+	if (ms->dirty_mark)
+		ms->dirty_mark(ms->opaque, gpa, len);
 }
 
 static inline void machine_request(const struct machine_services *ms,
