@@ -132,7 +132,8 @@ vmm_wait()
 {
 	wait "$1"
 	VMM_RC=$?
-	WATCH=$(grep '^vmm-watch:' "$W/watch.out")
+	grep '^vmm-watch: thread' "$W/watch.out" | while IFS= read -r l; do info "$l"; done
+	WATCH=$(grep '^vmm-watch: markers' "$W/watch.out")
 	[ -n "$WATCH" ] || WATCH="vmm-watch failed: $(head -c 300 "$W/watch.out")"
 	VMM_MARKERS=$(echo "$WATCH" | sed -n 's/.*markers=\([0-9]*\).*/\1/p')
 	tr -d '\r' <"$W/vmm.log" >"$W/vmm.txt"
@@ -314,11 +315,17 @@ bridges_64()
 	boot=$!
 	echo $boot >>"$W/pids"
 	if wait_line 'L3: lspci: ' 250; then
-		keelctl "$S" stop >/dev/null 2>&1
-		keelctl --json "$S" query-pci >"$W/pci.json" 2>&1
-		keelctl "$S" pci >"$W/pci.txt" 2>&1
-		keelctl "$S" devices >"$W/devices.txt" 2>&1
-		keelctl "$S" cont >/dev/null 2>&1
+		timeout 60 keelctl "$S" stop >"$W/stop.txt" 2>&1 ||
+			note "keelctl stop failed (rc $?): $(head -c 200 "$W/stop.txt")"
+		timeout 60 keelctl --json "$S" query-pci >"$W/pci.json" 2>&1
+		timeout 60 keelctl "$S" pci >"$W/pci.txt" 2>&1
+		timeout 60 keelctl "$S" devices >"$W/devices.txt" 2>&1
+		# a guest left stopped would only show as a timeout: say what cont said
+		if ! timeout 60 keelctl "$S" cont >"$W/cont.txt" 2>&1; then
+			note "keelctl cont failed (rc $?): $(head -c 200 "$W/cont.txt"); again"
+			timeout 60 keelctl "$S" cont >"$W/cont.txt" 2>&1 ||
+				note "keelctl cont failed again: $(head -c 200 "$W/cont.txt")"
+		fi
 	fi
 	vmm_wait $boot
 	VMM_TIMEOUT=300 expect_exit0 poweroff

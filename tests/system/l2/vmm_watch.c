@@ -1,6 +1,7 @@
 /* vmm-watch: runs a VMM inside L2, logs its console, times console markers with
  * CLOCK_MONOTONIC and samples its memory at the first marker (TESTING.md, harness). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -81,6 +82,69 @@ static void watch_sample(pid_t pid, long ram_mb, struct watch_mem *mem)
 
 /* Count marker occurrences in the stream; the last mlen-1 bytes are carried
  * over so a marker split across two reads is still counted exactly once. */
+/* A one-line file of /proc, without its newline, into buf ("?" if unreadable). */
+static void watch_proc_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	snprintf(buf, len, "?");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/*
+ * Where the VMM's threads are when it did not finish: each thread's name,
+ * state, kernel wait channel and system call, so a hang can be told apart
+ * from a slow guest (a thread in D inside a module, a main loop in a futex).
+ */
+static void watch_threads(pid_t pid, const char *why)
+{
+	char dir[64], path[400], comm[64], stat[512], wchan[128], sys[128];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		const char *st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		watch_proc_line(path, comm, sizeof(comm));
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		watch_proc_line(path, stat, sizeof(stat));
+		st = strrchr(stat, ')');
+		snprintf(path, sizeof(path), "%s/%s/wchan", dir, e->d_name);
+		watch_proc_line(path, wchan, sizeof(wchan));
+		snprintf(path, sizeof(path), "%s/%s/syscall", dir, e->d_name);
+		watch_proc_line(path, sys, sizeof(sys));
+		sys[strcspn(sys, " ")] = 0;
+		printf("vmm-watch: thread %s %s state=%c wchan=%s syscall=%s (%s)\n", e->d_name,
+		       comm, st && st[1] && st[2] ? st[2] : '?', wchan, sys, why);
+	}
+	closedir(d);
+}
+
+/* Reap pid, but give up after 30 s: a process stuck in the kernel ignores SIGKILL. */
+static int watch_reap(pid_t pid, int *status)
+{
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 0;
+		usleep(100 * 1000);
+	}
+	watch_threads(pid, "not gone 30 s after SIGKILL");
+	return -1;
+}
+
 static int watch_scan(char *carry, size_t *carry_len, const char *data, size_t len,
 		      const char *marker)
 {
@@ -165,6 +229,7 @@ int main(int argc, char **argv)
 
 		if (left <= 0) {
 			timed_out = 1;
+			watch_threads(pid, "at the timeout");
 			kill(pid, SIGKILL);
 			break;
 		}
@@ -196,7 +261,12 @@ int main(int argc, char **argv)
 		if (n <= 0 || write(logfd, buf, n) != n)
 			break;
 	}
-	waitpid(pid, &status, 0);
+	if (timed_out ? watch_reap(pid, &status) : waitpid(pid, &status, 0) != pid) {
+		printf("vmm-watch: markers=%ld first_ms=%lld total_ms=%lld timeout=%d "
+		       "unkillable=1\n", seen, (long long)first_ms,
+		       (long long)(watch_now_ms() - t0), timed_out);
+		return 125;
+	}
 	printf("vmm-watch: markers=%ld first_ms=%lld total_ms=%lld rss_kb=%ld shmem_kb=%ld "
 	       "ram_rss_kb=%ld timeout=%d killed=%d ",
 	       seen, (long long)first_ms, (long long)(watch_now_ms() - t0),
