@@ -183,7 +183,7 @@ struct machine_services {
 	 * signals efd, so several eventfds can share one register (virtio-mmio's
 	 * QueueNotify takes the queue index). Registrations with different
 	 * values at one address coexist; one without a value collides with all.
-	 * May be NULL (not implemented by user/vmm/ yet): the device's register
+	 * May be NULL (a machine without it, such as a test fake): the register
 	 * handler then sees the write on the vCPU thread. 0 or -errno.
 	 */
 	int (*ioeventfd_dm)(void *opaque, int efd, uint64_t addr, unsigned int len, bool pio,
